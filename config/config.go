@@ -1,0 +1,119 @@
+// Package config holds arena's typed configuration, its defaults and its
+// validation, and loads it with viper from a file, ARENA_* environment
+// variables and flags (in rising precedence).
+package config
+
+import "time"
+
+// Config is the whole of arena's configuration. Keys are those of DESIGN.md
+// section 7; env names are ARENA_ plus the key with "." as "_".
+type Config struct {
+	HTTP    HTTP          `mapstructure:"http"`
+	Kafka   Kafka         `mapstructure:"kafka"`
+	DataDir string        `mapstructure:"data_dir"`
+	LLM     LLM           `mapstructure:"llm"`
+	Game    Game          `mapstructure:"game"`
+	Robot   Robot         `mapstructure:"robot"`
+	Robots  []Personality `mapstructure:"robots"`
+	Prompts []string      `mapstructure:"prompts"`
+	Log     Log           `mapstructure:"log"`
+}
+
+// HTTP is the HTTP server of every role (pages, API, WebSocket, health, metrics).
+type HTTP struct {
+	Addr           string   `mapstructure:"addr"`
+	AllowedOrigins []string `mapstructure:"allowed_origins"` // extra Origins allowed on /ws besides the request's own host
+}
+
+// Kafka says where the brokers are and how topics are laid out.
+type Kafka struct {
+	Brokers           []string `mapstructure:"brokers"`       // empty: the embedded broker
+	EmbeddedAddr      string   `mapstructure:"embedded_addr"` // where the embedded broker listens
+	TopicPrefix       string   `mapstructure:"topic_prefix"`
+	Partitions        int      `mapstructure:"partitions"`
+	ReplicationFactor int      `mapstructure:"replication_factor"` // -1: the broker's default
+	SyncWrites        bool     `mapstructure:"sync_writes"`        // embedded broker: fsync every batch
+	TLS               TLS      `mapstructure:"tls"`
+	SASL              SASL     `mapstructure:"sasl"`
+}
+
+// TLS for connections to the brokers.
+type TLS struct {
+	Enabled            bool   `mapstructure:"enabled"`
+	CAFile             string `mapstructure:"ca_file"`
+	CertFile           string `mapstructure:"cert_file"`
+	KeyFile            string `mapstructure:"key_file"`
+	ServerName         string `mapstructure:"server_name"`
+	InsecureSkipVerify bool   `mapstructure:"insecure_skip_verify"`
+}
+
+// SASL mechanisms.
+const (
+	SASLPlain        = "plain"
+	SASLScram256     = "scram-sha-256"
+	SASLScram512     = "scram-sha-512"
+	SASLAWSMSKIAM    = "aws-msk-iam"
+	ProviderOpenAI   = "openai"
+	ProviderScripted = "scripted"
+)
+
+// SASL authentication. For aws-msk-iam, Username/Password are an optional
+// static access key id / secret; empty means the default AWS credential chain.
+type SASL struct {
+	Mechanism    string `mapstructure:"mechanism"` // "", plain, scram-sha-256, scram-sha-512, aws-msk-iam
+	Username     string `mapstructure:"username"`
+	Password     string `mapstructure:"password"`
+	SessionToken string `mapstructure:"session_token"` // aws-msk-iam only
+}
+
+// LLM is the model every robot talks to.
+type LLM struct {
+	Provider   string        `mapstructure:"provider"` // openai or scripted; "" picks openai when an API key is set
+	BaseURL    string        `mapstructure:"base_url"`
+	APIKey     string        `mapstructure:"api_key"` // also OPENAI_API_KEY
+	Model      string        `mapstructure:"model"`   // default model for robots that name none
+	Timeout    time.Duration `mapstructure:"timeout"` // per call
+	MaxRetries int           `mapstructure:"max_retries"`
+	Seed       int64         `mapstructure:"seed"` // scripted model
+}
+
+// Game holds the rules' numbers.
+type Game struct {
+	Seats          int           `mapstructure:"seats"`
+	Humans         int           `mapstructure:"humans"` // most humans in a quick match
+	Rounds         int           `mapstructure:"rounds"`
+	AnswerWindow   time.Duration `mapstructure:"answer_window"`
+	VoteWindow     time.Duration `mapstructure:"vote_window"`
+	ResultsPause   time.Duration `mapstructure:"results_pause"`
+	LobbyWait      time.Duration `mapstructure:"lobby_wait"`
+	IdleTimeout    time.Duration `mapstructure:"idle_timeout"` // a private lobby never started is abandoned
+	MaxAnswerChars int           `mapstructure:"max_answer_chars"`
+}
+
+// Robot configures the robot role.
+type Robot struct {
+	Personalities []string `mapstructure:"personalities"` // ids this instance runs; empty: all
+}
+
+// Personality is one robot of the stable.
+type Personality struct {
+	ID           string  `mapstructure:"id"`
+	Name         string  `mapstructure:"name"`
+	Model        string  `mapstructure:"model"`
+	Temperature  float64 `mapstructure:"temperature"`
+	SystemPrompt string  `mapstructure:"system_prompt"`
+	Delay        Delay   `mapstructure:"delay"`
+	TypingCPS    float64 `mapstructure:"typing_cps"`
+}
+
+// Delay is the range of a robot's thinking time before it starts typing.
+type Delay struct {
+	Min time.Duration `mapstructure:"min"`
+	Max time.Duration `mapstructure:"max"`
+}
+
+// Log configures log/slog.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug, info, warn, error
+	Format string `mapstructure:"format"` // text or json
+}

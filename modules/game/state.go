@@ -1,0 +1,98 @@
+// Package game is arena's rulebook: a pure, deterministic reducer over a
+// match's events. It does no I/O and reads no clock; time enters only as the
+// envelope time of facts in the log, so replaying the same events always
+// yields the same State.
+package game
+
+import (
+	"time"
+
+	"github.com/arena-hq/arena/modules/events"
+)
+
+// State is everything known about one match. It is owned by one goroutine at
+// a time; Apply mutates it in place. It is serialised as JSON into the
+// match-state topic, so it holds secrets (token hashes, who is human) and
+// must never be sent to a client: use ViewFor.
+type State struct {
+	MatchID   string                 `json:"matchId"`
+	Settings  events.MatchCreated    `json:"settings"`
+	CreatedAt time.Time              `json:"createdAt"`
+	Phase     string                 `json:"phase"` // "" until match.created
+	Round     int                    `json:"round"` // current round, 0 in the lobby
+	Deadline  time.Time              `json:"deadline,omitzero"`
+	Seats     []Seat                 `json:"seats"`  // in join order: humans first, then robots
+	Rounds    []Round                `json:"rounds"` // one per round begun
+	Scores    map[string]int         `json:"scores"`
+	Host      string                 `json:"host,omitempty"` // first human's seat
+	EndReason string                 `json:"endReason,omitempty"`
+	EndedAt   time.Time              `json:"endedAt,omitzero"`
+	Rematch   *events.RematchCreated `json:"rematch,omitempty"`
+
+	// Seen holds every applied or rejected event id, so a redelivered
+	// record changes nothing.
+	Seen       map[string]struct{} `json:"seen"`
+	Rejections []Rejection         `json:"rejections,omitempty"` // most recent last, bounded
+	Timeline   []TimelineEntry     `json:"timeline"`
+	Events     int                 `json:"events"` // events applied (not rejected, not duplicate)
+}
+
+// Seat is one participant.
+type Seat struct {
+	Letter    string    `json:"seat"`
+	Human     bool      `json:"human"`
+	Name      string    `json:"name"`                // display name, or the robot's personality name
+	PlayerID  string    `json:"playerId,omitempty"`  // humans
+	TokenHash string    `json:"tokenHash,omitempty"` // humans: hex SHA-256 of the token
+	RobotID   string    `json:"robotId,omitempty"`   // robots
+	Model     string    `json:"model,omitempty"`     // robots
+	JoinedAt  time.Time `json:"joinedAt"`
+}
+
+// Round is one round's prompt, answers and votes.
+type Round struct {
+	Number    int            `json:"round"`
+	Prompt    string         `json:"prompt"`
+	StartedAt time.Time      `json:"startedAt"`
+	Answers   []Answer       `json:"answers"` // in arrival order
+	Typing    []string       `json:"typing"`  // seats that signalled typing and have not answered
+	VotingAt  time.Time      `json:"votingAt,omitzero"`
+	Votes     []Vote         `json:"votes"`
+	ClosedAt  time.Time      `json:"closedAt,omitzero"` // voting over
+	Awards    map[string]int `json:"awards,omitempty"`  // points won this round, by seat
+}
+
+// Answer is a seat's answer to a round. NoAnswer marks the placeholder given
+// to a seat that had not answered when the window closed.
+type Answer struct {
+	Seat         string    `json:"seat"`
+	Text         string    `json:"text"`
+	At           time.Time `json:"at"`
+	ResponseMs   int64     `json:"responseMs"` // since the round started
+	ProcessingMs int64     `json:"processingMs,omitempty"`
+	NoAnswer     bool      `json:"noAnswer,omitempty"`
+}
+
+// Vote is a voter's pick.
+type Vote struct {
+	Voter string    `json:"voter"`
+	Seat  string    `json:"seat"`
+	At    time.Time `json:"at"`
+}
+
+// Rejection records a fact the rules refused.
+type Rejection struct {
+	EventID string `json:"eventId"`
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Reason  string `json:"reason"`
+}
+
+// TimelineEntry is one line of a match's history.
+type TimelineEntry struct {
+	At     time.Time `json:"at"`
+	Type   string    `json:"type"`
+	Round  int       `json:"round,omitempty"`
+	Seat   string    `json:"seat,omitempty"`
+	Detail string    `json:"detail,omitempty"`
+}

@@ -5,6 +5,7 @@
 package game
 
 import (
+	"slices"
 	"time"
 
 	"github.com/arena-hq/arena/modules/events"
@@ -95,4 +96,77 @@ type TimelineEntry struct {
 	Round  int       `json:"round,omitempty"`
 	Seat   string    `json:"seat,omitempty"`
 	Detail string    `json:"detail,omitempty"`
+}
+
+// SeatOf returns the seat with letter, or nil if no one sits there.
+func (s *State) SeatOf(letter string) *Seat {
+	for i := range s.Seats {
+		if s.Seats[i].Letter == letter {
+			return &s.Seats[i]
+		}
+	}
+	return nil
+}
+
+// HumanByToken returns the human seat whose token hashes to tokenHash, or
+// nil. The gateway uses it to resume a player's seat.
+func (s *State) HumanByToken(tokenHash string) *Seat {
+	if tokenHash == "" {
+		return nil
+	}
+	for i := range s.Seats {
+		if s.Seats[i].Human && s.Seats[i].TokenHash == tokenHash {
+			return &s.Seats[i]
+		}
+	}
+	return nil
+}
+
+// CurrentRound returns the round in play (or the last one played, once
+// finished), or nil before round 1.
+func (s *State) CurrentRound() *Round {
+	if s.Round == 0 || len(s.Rounds) == 0 {
+		return nil
+	}
+	return &s.Rounds[len(s.Rounds)-1]
+}
+
+// humans counts the seats taken by humans.
+func (s *State) humans() int {
+	n := 0
+	for _, seat := range s.Seats {
+		if seat.Human {
+			n++
+		}
+	}
+	return n
+}
+
+// sortedLetters lists the seat letters in alphabetical order, the order
+// seats are shown in.
+func (s *State) sortedLetters() []string {
+	letters := make([]string, len(s.Seats))
+	for i, seat := range s.Seats {
+		letters[i] = seat.Letter
+	}
+	slices.Sort(letters)
+	return letters
+}
+
+func (r *Round) answerOf(seat string) *Answer {
+	for i := range r.Answers {
+		if r.Answers[i].Seat == seat {
+			return &r.Answers[i]
+		}
+	}
+	return nil
+}
+
+func (r *Round) voteOf(voter string) *Vote {
+	for i := range r.Votes {
+		if r.Votes[i].Voter == voter {
+			return &r.Votes[i]
+		}
+	}
+	return nil
 }

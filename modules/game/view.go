@@ -1,12 +1,19 @@
 package game
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"github.com/arena-hq/arena/modules/events"
+)
 
 // View is what one seat (or a spectator, with You empty) may see of a match:
 // the VIEW of DESIGN.md section 7. Before the match is finished it never
 // tells who is human: no names, no robot ids, no scores (a score would give
 // away whose pick was human); Reveal, Scores and Timeline appear only once
-// the phase is finished.
+// the phase is finished. In the lobby Seats holds only your own seat, with
+// Joined counting the others: seat letters are handed out to humans first,
+// so a letter seen in the lobby would name a human for the whole match.
 type View struct {
 	MatchID        string          `json:"matchId"`
 	Mode           string          `json:"mode"`
@@ -19,6 +26,7 @@ type View struct {
 	You            string          `json:"you,omitempty"`
 	Host           bool            `json:"host,omitempty"` // you are the host
 	SeatsTotal     int             `json:"seatsTotal"`
+	Joined         int             `json:"joined,omitempty"` // lobby only: players seated so far
 	MaxAnswerChars int             `json:"maxAnswerChars"`
 	Seats          []SeatView      `json:"seats"`
 	Answers        []AnswerView    `json:"answers"`
@@ -65,4 +73,147 @@ type RevealView struct {
 	Score       int    `json:"score"`
 	Correct     int    `json:"correct"` // votes that picked a human
 	Votes       int    `json:"votes"`   // votes cast
+}
+
+// ViewFor is what seat sees of s; seat "" (or a seat no one sits in) is a
+// spectator. The view shares no memory with s, so it may be encoded after
+// s has moved on.
+func ViewFor(s *State, seat string) View {
+	v := View{
+		MatchID:        s.MatchID,
+		Mode:           s.Settings.Mode,
+		Phase:          s.Phase,
+		Round:          s.Round,
+		Rounds:         s.Settings.Rounds,
+		SeatsTotal:     s.Settings.Seats,
+		MaxAnswerChars: s.Settings.MaxAnswerChars,
+		Seats:          seatViews(s, seat),
+		Answers:        answerViews(s),
+		Votes:          voteViews(s),
+		Scores:         map[string]int{},
+		Version:        s.Events,
+	}
+	if you := s.SeatOf(seat); you != nil {
+		v.You = you.Letter
+		v.Host = you.Letter == s.Host
+		v.Code = s.Settings.Code // the invite is the players' to share, not a spectator's
+	}
+	if r := s.CurrentRound(); r != nil {
+		v.Prompt = r.Prompt
+	}
+	if !s.Deadline.IsZero() {
+		d := s.Deadline
+		v.Deadline = &d
+	}
+	if s.Phase == events.PhaseLobby {
+		v.Joined = len(s.Seats)
+	}
+	if s.Phase == events.PhaseFinished {
+		reveal(s, &v)
+	}
+	return v
+}
+
+// seatViews lists the seats in letter order with what everyone may see of
+// them: whether they answered or are typing (while answering) and whether
+// they voted (while voting). In the lobby it lists only you.
+func seatViews(s *State, you string) []SeatView {
+	out := []SeatView{}
+	r := s.CurrentRound()
+	for _, letter := range s.sortedLetters() {
+		if s.Phase == events.PhaseLobby && letter != you {
+			continue
+		}
+		sv := SeatView{Seat: letter}
+		switch {
+		case s.Phase == events.PhaseAnswering && r != nil:
+			sv.Answered = r.answerOf(letter) != nil
+			sv.Typing = slices.Contains(r.Typing, letter)
+		case s.Phase == events.PhaseVoting && r != nil:
+			sv.Voted = r.voteOf(letter) != nil
+		}
+		out = append(out, sv)
+	}
+	return out
+}
+
+// answerViews lists every answer shown so far, by round then arrival: the
+// current round's only once answering is over, so an early answer does not
+// set the tone for the others.
+func answerViews(s *State) []AnswerView {
+	out := []AnswerView{}
+	for _, r := range s.Rounds {
+		if r.Number == s.Round && s.Phase == events.PhaseAnswering {
+			continue
+		}
+		for _, a := range r.Answers {
+			out = append(out, AnswerView{Round: r.Number, Seat: a.Seat, Text: a.Text, NoAnswer: a.NoAnswer})
+		}
+	}
+	return out
+}
+
+// voteViews lists the votes of every round whose voting is over.
+func voteViews(s *State) []VoteView {
+	out := []VoteView{}
+	for _, r := range s.Rounds {
+		if r.ClosedAt.IsZero() {
+			continue
+		}
+		for _, vote := range r.Votes {
+			out = append(out, VoteView{Round: r.Number, Voter: vote.Voter, Seat: vote.Seat})
+		}
+	}
+	return out
+}
+
+// reveal adds to v what only a finished match shows: who was who, the
+// scores, the winners and the timeline.
+func reveal(s *State, v *View) {
+	for _, letter := range s.sortedLetters() {
+		seat := s.SeatOf(letter)
+		rv := RevealView{
+			Seat:        letter,
+			Human:       seat.Human,
+			Name:        seat.Name,
+			Personality: seat.RobotID,
+			Model:       seat.Model,
+			Score:       s.Scores[letter],
+		}
+		for _, vote := range v.Votes {
+			if vote.Voter != letter {
+				continue
+			}
+			rv.Votes++
+			if picked := s.SeatOf(vote.Seat); picked != nil && picked.Human {
+				rv.Correct++
+			}
+		}
+		v.Reveal = append(v.Reveal, rv)
+		v.Scores[letter] = s.Scores[letter]
+	}
+	v.EndReason = s.EndReason
+	if s.EndReason == events.EndCompleted {
+		v.Winners = winners(v.Scores)
+	}
+	if s.Rematch != nil {
+		v.Rematch = s.Rematch.MatchID
+	}
+	v.Timeline = slices.Clone(s.Timeline)
+}
+
+// winners lists the seats with the top score, in letter order.
+func winners(scores map[string]int) []string {
+	var out []string
+	best := 0
+	for seat, score := range scores {
+		switch {
+		case len(out) == 0 || score > best:
+			out, best = []string{seat}, score
+		case score == best:
+			out = append(out, seat)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -1,0 +1,126 @@
+package app
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/modules/kafka"
+)
+
+// extraCommands are the tools built on the match log (seed, replay, bench).
+func extraCommands() []*cobra.Command { return nil }
+
+func newBrokerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "broker",
+		Short: "Run only the embedded Kafka-protocol broker, for split roles on one machine",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			addr, _ := cmd.Flags().GetString("addr")
+			if addr == "" {
+				addr = cfg.Kafka.EmbeddedAddr
+			}
+			logger := newLogger(cfg.Log, cmd.ErrOrStderr())
+			b, err := kafka.NewBroker(kafka.BrokerConfig{
+				Addr: addr, DataDir: filepath.Join(cfg.DataDir, "kafka"),
+				SyncWrites: cfg.Kafka.SyncWrites, Partitions: cfg.Kafka.Partitions,
+			}, logger)
+			if err != nil {
+				return err
+			}
+			if err := b.Start(); err != nil {
+				return err
+			}
+			<-cmd.Context().Done()
+			logger.Info("broker stopping: writing state to disk")
+			b.Close()
+			return nil
+		},
+	}
+	cmd.Flags().String("addr", "", "listen address (default kafka.embedded_addr, 127.0.0.1:9092)")
+	cmd.Flags().String("data-dir", "", "data directory (data_dir); the broker keeps its data in DIR/kafka")
+	return cmd
+}
+
+func newTopicsCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "topics",
+		Short: "Create arena's topics where missing and check the settings of existing ones",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			logger := newLogger(cfg.Log, cmd.ErrOrStderr())
+			clients, err := kafka.NewClients(cfg.Kafka, cfg.BrokerAddrs(), nil, logger)
+			if err != nil {
+				return err
+			}
+			cl, err := clients.New("topics")
+			if err != nil {
+				return err
+			}
+			defer cl.Close()
+			ctx, cancel := contextWithTimeout(cmd, 15*time.Second)
+			defer cancel()
+			statuses, err := kafka.EnsureTopics(ctx, cl, clients.Topics, int32(cfg.Kafka.Partitions), int16(cfg.Kafka.ReplicationFactor))
+			for _, st := range statuses {
+				state := "ok"
+				if st.Created {
+					state = "created"
+				}
+				if len(st.Problems) > 0 {
+					state = "MISMATCH: " + strings.Join(st.Problems, "; ")
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%-24s partitions=%-3d %s\n", st.Name, st.Partitions, state)
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringSlice("brokers", nil, "Kafka brokers (kafka.brokers); empty: kafka.embedded_addr")
+	return cmd
+}
+
+func newConfigCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Work with the config file"}
+	validate := &cobra.Command{
+		Use:   "validate [FILE]",
+		Short: "Check a config file; exit non-zero naming the bad field",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if err := cmd.Flags().Set("config", args[0]); err != nil {
+					return err
+				}
+			}
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "config ok: %d robots, %d prompts, %d seats, %d rounds\n",
+				len(cfg.Robots), len(cfg.Prompts), cfg.Game.Seats, cfg.Game.Rounds)
+			return nil
+		},
+	}
+	example := &cobra.Command{
+		Use:   "example",
+		Short: "Print the example config (every key, commented)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, err := cmd.OutOrStdout().Write(config.ExampleYAML())
+			return err
+		},
+	}
+	cmd.AddCommand(validate, example)
+	return cmd
+}

@@ -1,0 +1,138 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/arena-hq/arena/modules/kafka"
+)
+
+// brokerService runs the embedded broker.
+type brokerService struct{ b *kafka.Broker }
+
+func newBrokerService(d *deps) (Service, error) {
+	b, err := kafka.NewBroker(kafka.BrokerConfig{
+		Addr:       d.cfg.Kafka.EmbeddedAddr,
+		DataDir:    filepath.Join(d.cfg.DataDir, "kafka"),
+		SyncWrites: d.cfg.Kafka.SyncWrites,
+		Partitions: d.cfg.Kafka.Partitions,
+	}, d.logger)
+	if err != nil {
+		return nil, err
+	}
+	d.broker = b
+	return &brokerService{b}, nil
+}
+
+func (s *brokerService) Name() string                  { return Broker }
+func (s *brokerService) Start(context.Context) error   { return s.b.Start() }
+func (s *brokerService) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (s *brokerService) Stop(context.Context) error    { s.b.Close(); return nil }
+
+// server is the HTTP server every role runs: /healthz, /readyz, /metrics,
+// and whatever routes the gateway registers on the shared mux.
+type server struct {
+	d   *deps
+	srv *http.Server
+	ln  net.Listener
+	err chan error
+}
+
+func newServer(d *deps) (Service, error) {
+	d.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	d.mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		if !d.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
+	return &server{d: d, err: make(chan error, 1), srv: &http.Server{
+		Handler:           d.mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}}, nil
+}
+
+func (s *server) Name() string { return Server }
+
+func (s *server) Start(context.Context) error {
+	ln, err := net.Listen("tcp", s.d.cfg.HTTP.Addr)
+	if err != nil {
+		return fmt.Errorf("http.addr %s: %w", s.d.cfg.HTTP.Addr, err)
+	}
+	s.ln = ln
+	s.d.logger.Info("http listening", "addr", "http://"+ln.Addr().String())
+	go func() { s.err <- s.srv.Serve(ln) }()
+	return nil
+}
+
+func (s *server) Run(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-s.err:
+		return err
+	}
+}
+
+func (s *server) Stop(ctx context.Context) error {
+	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// topicsService makes sure the topics exist before any consumer starts.
+type topicsService struct{ d *deps }
+
+func newTopicsService(d *deps) (Service, error) { return &topicsService{d}, nil }
+
+func (s *topicsService) Name() string { return Topics }
+
+func (s *topicsService) Start(ctx context.Context) error {
+	cl, err := s.d.clients.New("topics")
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	// Brokers may still be starting (a split deployment's processes come up
+	// in any order): keep trying for a while before giving up.
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		statuses, err := kafka.EnsureTopics(ctx, cl, s.d.clients.Topics, int32(s.d.cfg.Kafka.Partitions), int16(s.d.cfg.Kafka.ReplicationFactor))
+		if err == nil || errors.Is(err, kafka.ErrTopicMismatch) {
+			for _, st := range statuses {
+				if st.Created {
+					s.d.logger.Info("topic created", "topic", st.Name, "partitions", st.Partitions)
+				}
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("brokers %v unreachable: %w", s.d.cfg.BrokerAddrs(), err)
+		}
+		s.d.logger.Warn("waiting for brokers", "brokers", s.d.cfg.BrokerAddrs(), "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (s *topicsService) Run(ctx context.Context) error { <-ctx.Done(); return nil }
+func (s *topicsService) Stop(context.Context) error    { return nil }

@@ -1,0 +1,180 @@
+// Package kafka is arena's Kafka plumbing: client options from config (TLS,
+// SASL), the producer, the consumer-group runner, topic bootstrap and the
+// embedded broker. Modules never build kgo clients themselves.
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/aws"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"github.com/twmb/franz-go/plugin/kprom"
+
+	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/modules/events"
+)
+
+// Clients builds kgo clients that share the configured brokers, security
+// and metrics. It is safe for concurrent use.
+type Clients struct {
+	cfg     config.Kafka
+	brokers []string
+	reg     prometheus.Registerer
+	logger  *slog.Logger
+	Topics  events.Topics
+}
+
+// NewClients checks the security settings and returns a factory. reg may be
+// nil (no client metrics).
+func NewClients(cfg config.Kafka, brokers []string, reg prometheus.Registerer, logger *slog.Logger) (*Clients, error) {
+	if len(brokers) == 0 {
+		return nil, fmt.Errorf("kafka.brokers: no broker address")
+	}
+	c := &Clients{cfg: cfg, brokers: brokers, reg: reg, logger: logger, Topics: events.TopicNames(cfg.TopicPrefix)}
+	if _, err := c.securityOpts(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// New returns a client named arena-<name>. Extra options (a consumer group,
+// topics) are appended to the shared ones.
+func (c *Clients) New(name string, extra ...kgo.Opt) (*kgo.Client, error) {
+	sec, err := c.securityOpts()
+	if err != nil {
+		return nil, err
+	}
+	opts := []kgo.Opt{
+		kgo.SeedBrokers(c.brokers...),
+		kgo.ClientID("arena-" + name),
+		kgo.WithLogger(slogAdapter{c.logger.With("kafka_client", name)}),
+		// Keys are match ids: the default sticky key partitioner keeps a
+		// match on one partition, and the same partition number on every topic.
+		kgo.ProducerLinger(0),
+		kgo.ProducerBatchCompression(kgo.NoCompression()),
+	}
+	opts = append(opts, sec...)
+	if c.reg != nil {
+		m := kprom.NewMetrics("arena_kafka", kprom.Registerer(c.reg), kprom.WithClientLabel())
+		opts = append(opts, kgo.WithHooks(m))
+	}
+	opts = append(opts, extra...)
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("kafka client %s: %w", name, err)
+	}
+	return cl, nil
+}
+
+func (c *Clients) securityOpts() ([]kgo.Opt, error) {
+	var opts []kgo.Opt
+	if c.cfg.TLS.Enabled {
+		tc, err := tlsConfig(c.cfg.TLS)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, kgo.DialTLSConfig(tc))
+	}
+	mech, err := saslMechanism(c.cfg.SASL)
+	if err != nil {
+		return nil, err
+	}
+	if mech != nil {
+		opts = append(opts, kgo.SASL(mech))
+	}
+	return opts, nil
+}
+
+func tlsConfig(t config.TLS) (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify} //nolint:gosec // operator's explicit choice
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("kafka.tls.ca_file: no PEM certificate in %s", t.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if t.CertFile != "" || t.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("kafka.tls.cert_file/key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
+}
+
+func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
+	switch s.Mechanism {
+	case "":
+		return nil, nil
+	case config.SASLPlain:
+		return plain.Auth{User: s.Username, Pass: s.Password}.AsMechanism(), nil
+	case config.SASLScram256:
+		return scram.Auth{User: s.Username, Pass: s.Password}.AsSha256Mechanism(), nil
+	case config.SASLScram512:
+		return scram.Auth{User: s.Username, Pass: s.Password}.AsSha512Mechanism(), nil
+	case config.SASLAWSMSKIAM:
+		return aws.ManagedStreamingIAM(awsCredentials(s)), nil
+	default:
+		return nil, fmt.Errorf("kafka.sasl.mechanism: unknown mechanism %q", s.Mechanism)
+	}
+}
+
+// awsCredentials uses static keys when configured and otherwise the standard
+// AWS environment variables, re-read on every connection so rotated session
+// credentials (as injected by ECS, EKS or an instance profile agent into the
+// environment) are picked up.
+func awsCredentials(s config.SASL) func(context.Context) (aws.Auth, error) {
+	return func(context.Context) (aws.Auth, error) {
+		if s.Username != "" {
+			return aws.Auth{AccessKey: s.Username, SecretKey: s.Password, SessionToken: s.SessionToken}, nil
+		}
+		a := aws.Auth{
+			AccessKey:    os.Getenv("AWS_ACCESS_KEY_ID"),
+			SecretKey:    os.Getenv("AWS_SECRET_ACCESS_KEY"),
+			SessionToken: os.Getenv("AWS_SESSION_TOKEN"),
+		}
+		if a.AccessKey == "" || a.SecretKey == "" {
+			return aws.Auth{}, fmt.Errorf("kafka.sasl: aws-msk-iam needs username/password (access key) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		}
+		return a, nil
+	}
+}
+
+// slogAdapter routes franz-go's logs to slog, one level down so that the
+// client's chatty info lines are debug lines of ours.
+type slogAdapter struct{ l *slog.Logger }
+
+func (a slogAdapter) Level() kgo.LogLevel {
+	switch {
+	case a.l.Enabled(context.Background(), slog.LevelDebug):
+		return kgo.LogLevelInfo
+	default:
+		return kgo.LogLevelWarn
+	}
+}
+
+func (a slogAdapter) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	switch level {
+	case kgo.LogLevelError:
+		a.l.Error(msg, keyvals...)
+	case kgo.LogLevelWarn:
+		a.l.Warn(msg, keyvals...)
+	default:
+		a.l.Debug(msg, keyvals...)
+	}
+}

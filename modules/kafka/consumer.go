@@ -1,0 +1,457 @@
+package kafka
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Handler processes one record. Handlers must be idempotent: after a crash
+// or a rebalance the same record may be delivered again. An error retries
+// the record (MaxRetries times, with backoff) and then sends it to the
+// dead-letter topic so the partition keeps moving; wrap an error with
+// Permanent to skip the retries. Handlers get a context that is cancelled
+// when their partition is revoked or the group stops; a handler that returns
+// because of that leaves its record unacknowledged, to be redone elsewhere.
+type Handler func(ctx context.Context, r *kgo.Record) error
+
+// GroupConfig configures a consumer group runner.
+type GroupConfig struct {
+	Name   string // module name, for logs and client ids
+	Group  string
+	Topics []string
+	Handle Handler
+
+	// Flush, if set, runs after each batch of records a partition received
+	// and before they are marked for commit (the materializer publishes its
+	// views here). An error is retried until it succeeds or the partition
+	// is revoked.
+	Flush func(ctx context.Context, topic string, partition int32) error
+
+	// OnAssigned runs before any record of newly assigned partitions is
+	// handled (to bootstrap state); OnRevoked after their workers stopped.
+	OnAssigned func(ctx context.Context, assigned map[string][]int32) error
+	OnRevoked  func(ctx context.Context, revoked map[string][]int32)
+
+	// Concurrency is how many records of one partition may be handled at
+	// once. 1 (the default) keeps strict offset order; more suits handlers
+	// that mostly wait (robots). Offsets are still committed in order: a
+	// record is committed only when it and every record before it are done.
+	Concurrency int
+
+	MaxRetries   int           // default 3
+	RetryBackoff time.Duration // first retry delay, doubling; default 100ms
+	DeadLetter   string        // topic; default the Clients' dead-letter topic
+
+	SessionTimeout    time.Duration // default 10s; a dead member's partitions move after this
+	RebalanceTimeout  time.Duration // default 30s
+	HeartbeatInterval time.Duration // default SessionTimeout/4
+	CommitInterval    time.Duration // how often marked offsets are committed; default 1s
+	DrainTimeout      time.Duration // how long a stopping group lets in-flight records finish; default 5s
+}
+
+type permanentError struct{ error }
+
+func (p permanentError) Unwrap() error { return p.error }
+
+// Permanent marks err as not worth retrying (a malformed record).
+func Permanent(err error) error { return permanentError{err} }
+
+// Dead-letter headers.
+const (
+	HeaderDLQError     = "dlq-error"
+	HeaderDLQTopic     = "dlq-topic"
+	HeaderDLQPartition = "dlq-partition"
+	HeaderDLQOffset    = "dlq-offset"
+	HeaderDLQGroup     = "dlq-group"
+)
+
+// Group runs a consumer group: one goroutine per assigned partition, records
+// handled in order, offsets marked only after a record's effects are
+// produced and committed every CommitInterval, on revoke and on stop. It
+// follows franz-go's goroutine-per-partition example with
+// BlockRebalanceOnPoll and exactly one AllowRebalance per poll.
+type Group struct {
+	cfg     GroupConfig
+	clients *Clients
+	logger  *slog.Logger
+
+	cl      *kgo.Client
+	mu      sync.Mutex
+	workers map[tp]*worker
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// NewGroup checks cfg and fills defaults. It starts nothing.
+func NewGroup(clients *Clients, cfg GroupConfig, logger *slog.Logger) (*Group, error) {
+	switch {
+	case cfg.Group == "":
+		return nil, errors.New("consumer group: no group name")
+	case len(cfg.Topics) == 0:
+		return nil, fmt.Errorf("consumer group %s: no topics", cfg.Group)
+	case cfg.Handle == nil:
+		return nil, fmt.Errorf("consumer group %s: no handler", cfg.Group)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 1
+	}
+	if cfg.MaxRetries < 0 {
+		cfg.MaxRetries = 0
+	} else if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 3
+	}
+	if cfg.Name == "" {
+		cfg.Name = cfg.Group
+	}
+	if cfg.DeadLetter == "" {
+		cfg.DeadLetter = clients.Topics.DeadLetters
+	}
+	def(&cfg.RetryBackoff, 100*time.Millisecond)
+	def(&cfg.SessionTimeout, 10*time.Second)
+	def(&cfg.RebalanceTimeout, 30*time.Second)
+	def(&cfg.HeartbeatInterval, cfg.SessionTimeout/4)
+	def(&cfg.CommitInterval, time.Second)
+	def(&cfg.DrainTimeout, 5*time.Second)
+	return &Group{cfg: cfg, clients: clients, logger: logger.With("group", cfg.Group), workers: map[tp]*worker{}}, nil
+}
+
+// Run joins the group and consumes until ctx is cancelled or the client
+// fails. On the way out it lets in-flight records finish (up to
+// DrainTimeout), commits what is done and leaves the group.
+func (g *Group) Run(ctx context.Context) error {
+	cl, err := g.clients.New(g.cfg.Name,
+		kgo.ConsumerGroup(g.cfg.Group),
+		kgo.ConsumeTopics(g.cfg.Topics...),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.AutoCommitMarks(),
+		kgo.AutoCommitInterval(g.cfg.CommitInterval),
+		kgo.SessionTimeout(g.cfg.SessionTimeout),
+		kgo.RebalanceTimeout(g.cfg.RebalanceTimeout),
+		kgo.HeartbeatInterval(g.cfg.HeartbeatInterval),
+		kgo.FetchMaxWait(250*time.Millisecond),
+		kgo.OnPartitionsAssigned(g.assigned),
+		kgo.OnPartitionsRevoked(g.revoked),
+		kgo.OnPartitionsLost(g.lost),
+	)
+	if err != nil {
+		return err
+	}
+	g.cl = cl
+	defer cl.Close()
+
+	for {
+		fetches := cl.PollRecords(ctx, 1000)
+		if fetches.IsClientClosed() || ctx.Err() != nil {
+			break
+		}
+		fetches.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.Canceled) {
+				g.logger.Warn("fetch error", "topic", t, "partition", p, "err", err)
+			}
+		})
+		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+			if len(p.Records) == 0 {
+				return
+			}
+			g.mu.Lock()
+			w := g.workers[tp{p.Topic, p.Partition}]
+			g.mu.Unlock()
+			if w == nil {
+				return // revoked between fetch and now: the new owner reads it again
+			}
+			select {
+			case w.batches <- p.Records:
+			case <-w.ctx.Done():
+			case <-ctx.Done():
+			}
+		})
+		cl.AllowRebalance()
+	}
+
+	g.stopAll()
+	cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := cl.CommitMarkedOffsets(cctx); err != nil {
+		g.logger.Warn("final commit failed; records will be redelivered", "err", err)
+	}
+	return nil
+}
+
+func (g *Group) assigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	if g.cfg.OnAssigned != nil {
+		if err := g.cfg.OnAssigned(ctx, assigned); err != nil {
+			g.logger.Error("bootstrap of assigned partitions failed", "err", err)
+		}
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for topic, ps := range assigned {
+		for _, p := range ps {
+			w := newWorker(g, topic, p)
+			g.workers[tp{topic, p}] = w
+			go w.run()
+		}
+	}
+	g.logger.Debug("partitions assigned", "assigned", assigned)
+}
+
+func (g *Group) revoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
+	g.stop(revoked, true)
+	if err := cl.CommitMarkedOffsets(ctx); err != nil {
+		g.logger.Warn("commit on revoke failed; records will be redelivered", "err", err)
+	}
+	if g.cfg.OnRevoked != nil {
+		g.cfg.OnRevoked(ctx, revoked)
+	}
+}
+
+func (g *Group) lost(ctx context.Context, _ *kgo.Client, lost map[string][]int32) {
+	g.stop(lost, false)
+	if g.cfg.OnRevoked != nil {
+		g.cfg.OnRevoked(ctx, lost)
+	}
+}
+
+// stop ends the workers of the given partitions: with drain, each finishes
+// the batches it holds (up to DrainTimeout); otherwise they are cancelled.
+func (g *Group) stop(parts map[string][]int32, drain bool) {
+	var ws []*worker
+	g.mu.Lock()
+	for topic, ps := range parts {
+		for _, p := range ps {
+			if w := g.workers[tp{topic, p}]; w != nil {
+				ws = append(ws, w)
+				delete(g.workers, tp{topic, p})
+			}
+		}
+	}
+	g.mu.Unlock()
+	g.stopWorkers(ws, drain)
+}
+
+func (g *Group) stopAll() {
+	g.mu.Lock()
+	ws := make([]*worker, 0, len(g.workers))
+	for k, w := range g.workers {
+		ws = append(ws, w)
+		delete(g.workers, k)
+	}
+	g.mu.Unlock()
+	g.stopWorkers(ws, true)
+}
+
+func (g *Group) stopWorkers(ws []*worker, drain bool) {
+	for _, w := range ws {
+		if drain {
+			close(w.batches)
+		} else {
+			w.cancel()
+		}
+	}
+	timeout := time.After(g.cfg.DrainTimeout)
+	for _, w := range ws {
+		select {
+		case <-w.done:
+		case <-timeout:
+			w.cancel()
+			<-w.done
+		}
+	}
+}
+
+// worker handles one partition's records.
+type worker struct {
+	g       *Group
+	tp      tp
+	batches chan []*kgo.Record
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	// in-order completion tracking for Concurrency > 1
+	mu      sync.Mutex
+	pending []*slot
+	sem     chan struct{}
+	wg      sync.WaitGroup
+}
+
+type slot struct {
+	rec  *kgo.Record
+	done bool
+	ok   bool
+}
+
+func newWorker(g *Group, topic string, p int32) *worker {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &worker{
+		g: g, tp: tp{topic, p}, batches: make(chan []*kgo.Record, 4),
+		ctx: ctx, cancel: cancel, done: make(chan struct{}),
+		sem: make(chan struct{}, g.cfg.Concurrency),
+	}
+}
+
+func (w *worker) run() {
+	defer close(w.done)
+	defer w.cancel()
+	for {
+		select {
+		case <-w.ctx.Done():
+			w.wg.Wait()
+			return
+		case batch, ok := <-w.batches:
+			if !ok {
+				w.wg.Wait()
+				return
+			}
+			if w.g.cfg.Concurrency > 1 {
+				w.dispatch(batch)
+			} else {
+				w.sequential(batch)
+			}
+		}
+	}
+}
+
+func (w *worker) sequential(batch []*kgo.Record) {
+	cfg := w.g.cfg
+	done := 0
+	for _, r := range batch {
+		if !w.handle(r) {
+			break
+		}
+		done++
+		if cfg.Flush == nil {
+			w.g.cl.MarkCommitRecords(r)
+		}
+	}
+	if cfg.Flush == nil || done == 0 {
+		return
+	}
+	for backoff := cfg.RetryBackoff; ; backoff = min(2*backoff, 5*time.Second) {
+		err := cfg.Flush(w.ctx, w.tp.topic, w.tp.partition)
+		if err == nil {
+			w.g.cl.MarkCommitRecords(batch[done-1])
+			return
+		}
+		w.g.logger.Warn("flush failed; retrying", "topic", w.tp.topic, "partition", w.tp.partition, "err", err)
+		if !sleep(w.ctx, backoff) {
+			return
+		}
+	}
+}
+
+func (w *worker) dispatch(batch []*kgo.Record) {
+	for _, r := range batch {
+		select {
+		case w.sem <- struct{}{}:
+		case <-w.ctx.Done():
+			return
+		}
+		s := &slot{rec: r}
+		w.mu.Lock()
+		w.pending = append(w.pending, s)
+		w.mu.Unlock()
+		w.wg.Add(1)
+		go func() {
+			defer w.wg.Done()
+			ok := w.handle(r)
+			w.mu.Lock()
+			s.done, s.ok = true, ok
+			var last *kgo.Record
+			for len(w.pending) > 0 && w.pending[0].done && w.pending[0].ok {
+				last = w.pending[0].rec
+				w.pending = w.pending[1:]
+			}
+			w.mu.Unlock()
+			if last != nil {
+				w.g.cl.MarkCommitRecords(last)
+			}
+			<-w.sem
+		}()
+	}
+}
+
+// handle runs the handler with retries and then the dead-letter topic. It
+// reports whether the record is finished (handled or dead-lettered); false
+// means the worker is stopping and the record must not be committed.
+func (w *worker) handle(r *kgo.Record) bool {
+	cfg := w.g.cfg
+	backoff := cfg.RetryBackoff
+	for attempt := 0; ; attempt++ {
+		err := cfg.Handle(w.ctx, r)
+		if err == nil {
+			consumed.WithLabelValues(cfg.Group, r.Topic).Inc()
+			return true
+		}
+		if w.ctx.Err() != nil {
+			return false
+		}
+		var perm permanentError
+		if errors.As(err, &perm) || attempt >= cfg.MaxRetries {
+			return w.deadLetter(r, err)
+		}
+		w.g.logger.Debug("handler failed; retrying", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "attempt", attempt+1, "err", err)
+		if !sleep(w.ctx, backoff) {
+			return false
+		}
+		backoff *= 2
+	}
+}
+
+func (w *worker) deadLetter(r *kgo.Record, cause error) bool {
+	g := w.g
+	dl := &kgo.Record{
+		Topic: g.cfg.DeadLetter,
+		Key:   r.Key,
+		Value: r.Value,
+		Headers: append(append([]kgo.RecordHeader(nil), r.Headers...),
+			kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(cause.Error())},
+			kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.Topic)},
+			kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
+			kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
+			kgo.RecordHeader{Key: HeaderDLQGroup, Value: []byte(g.cfg.Group)},
+		),
+	}
+	for backoff := g.cfg.RetryBackoff; ; backoff = min(2*backoff, 5*time.Second) {
+		err := g.cl.ProduceSync(w.ctx, dl).FirstErr()
+		if err == nil {
+			g.logger.Error("record dead-lettered", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "dead_letter_topic", dl.Topic, "err", cause)
+			deadLettered.WithLabelValues(g.cfg.Group, r.Topic).Inc()
+			return true
+		}
+		if w.ctx.Err() != nil {
+			return false
+		}
+		g.logger.Warn("dead-letter produce failed; retrying", "err", err)
+		if !sleep(w.ctx, backoff) {
+			return false
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

@@ -9,8 +9,11 @@ type idle struct {
 	d    *deps
 }
 
-func (s *idle) Name() string                { return s.name }
-func (s *idle) Start(context.Context) error { s.d.logger.Info("module running", "module", s.name); return nil }
+func (s *idle) Name() string { return s.name }
+func (s *idle) Start(context.Context) error {
+	s.d.logger.Info("module running", "module", s.name)
+	return nil
+}
 func (s *idle) Run(ctx context.Context) error {
 	<-ctx.Done()
 	return nil

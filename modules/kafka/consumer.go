@@ -126,6 +126,7 @@ func NewGroup(clients *Clients, cfg GroupConfig, logger *slog.Logger) (*Group, e
 	def(&cfg.RebalanceTimeout, 30*time.Second)
 	def(&cfg.HeartbeatInterval, cfg.SessionTimeout/4)
 	def(&cfg.CommitInterval, time.Second)
+	cfg.CommitInterval = max(cfg.CommitInterval, 100*time.Millisecond) // franz-go's floor
 	def(&cfg.DrainTimeout, 5*time.Second)
 	return &Group{cfg: cfg, clients: clients, logger: logger.With("group", cfg.Group), workers: map[tp]*worker{}}, nil
 }
@@ -153,7 +154,9 @@ func (g *Group) Run(ctx context.Context) error {
 		return err
 	}
 	g.cl = cl
-	defer cl.Close()
+	// BlockRebalanceOnPoll: a plain Close would wait forever for the
+	// AllowRebalance that the loop below skips when it stops mid-poll.
+	defer cl.CloseAllowingRebalance()
 
 	for {
 		fetches := cl.PollRecords(ctx, 1000)

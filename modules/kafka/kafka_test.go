@@ -239,7 +239,12 @@ func runGroup(t *testing.T, c *Clients, cfg GroupConfig) (stop func()) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = g.Run(ctx) }()
+	go func() {
+		defer close(done)
+		if err := g.Run(ctx); err != nil {
+			t.Errorf("group %s: %v", cfg.Group, err)
+		}
+	}()
 	var once sync.Once
 	stop = func() { once.Do(func() { cancel(); <-done }) }
 	t.Cleanup(stop)

@@ -2,11 +2,12 @@ package app
 
 import (
 	"fmt"
-	"path/filepath"
+	"reflect"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/kafka"
@@ -30,10 +31,7 @@ func newBrokerCmd() *cobra.Command {
 				addr = cfg.Kafka.EmbeddedAddr
 			}
 			logger := newLogger(cfg.Log, cmd.ErrOrStderr())
-			b, err := kafka.NewBroker(kafka.BrokerConfig{
-				Addr: addr, DataDir: filepath.Join(cfg.DataDir, "kafka"),
-				SyncWrites: cfg.Kafka.SyncWrites, Partitions: cfg.Kafka.Partitions,
-			}, logger)
+			b, err := newEmbeddedBroker(cfg, addr, logger)
 			if err != nil {
 				return err
 			}
@@ -121,6 +119,60 @@ func newConfigCmd() *cobra.Command {
 			return err
 		},
 	}
-	cmd.AddCommand(validate, example)
+	show := &cobra.Command{
+		Use:   "show [FILE]",
+		Short: "Print the configuration arena would run with (file, ARENA_* env and flags applied; secrets redacted)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				if err := cmd.Flags().Set("config", args[0]); err != nil {
+					return err
+				}
+			}
+			cfg, err := loadConfig(cmd)
+			if err != nil {
+				return err
+			}
+			enc := yaml.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent(2)
+			if err := enc.Encode(configTree(reflect.ValueOf(cfg.Redacted()))); err != nil {
+				return err
+			}
+			return enc.Close()
+		},
+	}
+	// The flags serve takes, so that show prints what serve would use.
+	sf := show.Flags()
+	sf.String("http-addr", "", "HTTP listen address (http.addr)")
+	sf.StringSlice("brokers", nil, "Kafka brokers (kafka.brokers)")
+	sf.String("data-dir", "", "data directory (data_dir)")
+	sf.StringSlice("robots", nil, "robot personalities (robot.personalities)")
+	cmd.AddCommand(validate, example, show)
 	return cmd
+}
+
+// configTree turns a config value into maps keyed by its config keys (the
+// mapstructure tags), with durations written as in the file ("45s").
+func configTree(v reflect.Value) any {
+	switch {
+	case v.Type() == reflect.TypeFor[time.Duration]():
+		return time.Duration(v.Int()).String()
+	case v.Kind() == reflect.Struct:
+		m := make(map[string]any, v.NumField())
+		for i := range v.NumField() {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("mapstructure"), ",")
+			if name != "" && name != "-" {
+				m[name] = configTree(v.Field(i))
+			}
+		}
+		return m
+	case v.Kind() == reflect.Slice:
+		s := make([]any, v.Len())
+		for i := range v.Len() {
+			s[i] = configTree(v.Index(i))
+		}
+		return s
+	default:
+		return v.Interface()
+	}
 }

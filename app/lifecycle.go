@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
@@ -51,9 +52,19 @@ func (l *lifecycle) run(ctx context.Context) error {
 	started := 0
 	for _, s := range l.services {
 		l.logger.Debug("starting module", "module", s.Name())
-		if err := s.Start(ctx); err != nil {
-			l.logger.Error("module failed to start", "module", s.Name(), "err", err)
-			l.stopStarted(started, nil)
+		if err := l.protect(s, func() error { return s.Start(ctx) }); err != nil {
+			// A signal during start-up is a request to stop, not a failure:
+			// the module gave up because it was told to.
+			interrupted := ctx.Err() != nil
+			if interrupted {
+				l.logger.Info("start-up interrupted", "module", s.Name(), "reason", context.Cause(ctx))
+			} else {
+				l.logger.Error("module failed to start", "module", s.Name(), "err", err)
+			}
+			l.stopStarted(started)
+			if interrupted {
+				return nil
+			}
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}
 		started++
@@ -67,7 +78,7 @@ func (l *lifecycle) run(ctx context.Context) error {
 		cancels[i], done[i] = cancel, make(chan struct{})
 		go func() {
 			defer close(done[i])
-			err := s.Run(sctx)
+			err := l.protect(s, func() error { return s.Run(sctx) })
 			if sctx.Err() == nil { // it returned on its own: that stops the process
 				if err == nil {
 					err = errors.New("stopped unexpectedly")
@@ -104,7 +115,7 @@ func (l *lifecycle) run(ctx context.Context) error {
 	return failure
 }
 
-func (l *lifecycle) stopStarted(n int, _ error) {
+func (l *lifecycle) stopStarted(n int) {
 	for i := n - 1; i >= 0; i-- {
 		l.stopOne(l.services[i])
 	}
@@ -113,7 +124,7 @@ func (l *lifecycle) stopStarted(n int, _ error) {
 func (l *lifecycle) stopOne(s Service) {
 	ctx, cancel := context.WithTimeout(context.Background(), l.stopTimeout)
 	defer cancel()
-	if err := s.Stop(ctx); err != nil {
+	if err := l.protect(s, func() error { return s.Stop(ctx) }); err != nil {
 		l.logger.Warn("module stop failed", "module", s.Name(), "err", err)
 	}
 }
@@ -124,4 +135,17 @@ func names(ss []Service) []string {
 		out[i] = s.Name()
 	}
 	return out
+}
+
+// protect turns a panic in a module into an error, so that one module's
+// bug stops the process in order, with a log line that names the module,
+// instead of tearing it down mid-write. The stack goes to the log only.
+func (l *lifecycle) protect(s Service, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l.logger.Error("module panicked", "module", s.Name(), "panic", r, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return fn()
 }

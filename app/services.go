@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -14,20 +13,16 @@ import (
 	"github.com/arena-hq/arena/modules/kafka"
 )
 
-// brokerService runs the embedded broker.
-type brokerService struct{ b *kafka.Broker }
+// brokerService runs the embedded broker, holding the lock on its data
+// directory while it runs.
+type brokerService struct{ b *embeddedBroker }
 
 func newBrokerService(d *deps) (Service, error) {
-	b, err := kafka.NewBroker(kafka.BrokerConfig{
-		Addr:       d.cfg.Kafka.EmbeddedAddr,
-		DataDir:    filepath.Join(d.cfg.DataDir, "kafka"),
-		SyncWrites: d.cfg.Kafka.SyncWrites,
-		Partitions: d.cfg.Kafka.Partitions,
-	}, d.logger)
+	b, err := newEmbeddedBroker(d.cfg, d.cfg.Kafka.EmbeddedAddr, d.logger)
 	if err != nil {
 		return nil, err
 	}
-	d.broker = b
+	d.broker = b.Broker
 	return &brokerService{b}, nil
 }
 

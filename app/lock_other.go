@@ -1,0 +1,9 @@
+//go:build !unix
+
+package app
+
+import "os"
+
+// tryLock is a no-op where flock(2) is missing: the data directory is not
+// guarded against a second embedded broker there.
+func tryLock(*os.File) (bool, error) { return true, nil }

@@ -218,6 +218,9 @@ func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) (aerr *api
 	if e != nil {
 		return e
 	}
+	if s.Settings.Mode == events.ModeQuick {
+		return &apiError{Status: http.StatusForbidden, Code: game.CodeNotHost, Message: msgQuickStart}
+	}
 	env, err := events.New(s.MatchID, events.SourceGateway, time.Now(), &events.MatchStarted{By: seat.Letter})
 	if err != nil {
 		return errInternal

@@ -507,6 +507,17 @@ func (c *client) received() []frame {
 	return append([]frame(nil), c.all...)
 }
 
+// lastState returns the newest view received so far, or nil.
+func (c *client) lastState() *game.View {
+	all := c.received()
+	for i := len(all) - 1; i >= 0; i-- {
+		if all[i].State != nil {
+			return all[i].State
+		}
+	}
+	return nil
+}
+
 // metricValue returns the value of a gauge or counter (or a histogram's
 // sample count) with the given labels from the harness's registry.
 func (h *harness) metricValue(name string, labels map[string]string) float64 {

@@ -47,6 +47,11 @@ var messages = map[string]string{
 	game.CodeDuplicateRematch: "Play again was already set up for this match.",
 }
 
+// msgQuickStart refuses "start" in a quick match: the reducer would let its
+// first player start it, but a public queue waits its lobby time for others
+// (DESIGN.md: quick matches start after a short wait, private ones by the host).
+const msgQuickStart = "Quick matches start by themselves when the lobby wait is over."
+
 // messageFor returns the player-facing message of a code.
 func messageFor(code string) string {
 	if m, ok := messages[code]; ok {

@@ -389,6 +389,10 @@ func (ss *session) act(f clientFrame) {
 	case frameTyping:
 		p = &events.Typing{Seat: ss.seat, Round: f.Round}
 	case frameStart:
+		if s.Settings.Mode == events.ModeQuick {
+			ss.fail(f.Type, f.ID, game.CodeNotHost, msgQuickStart)
+			return
+		}
 		p = &events.MatchStarted{By: ss.seat}
 	}
 	if f.Type != frameStart && f.Round < 1 {

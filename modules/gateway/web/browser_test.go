@@ -120,6 +120,15 @@ func (a *artifacts) shot(ctx context.Context, name string) {
 	a.t.Helper()
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
+	// Let entrance animations finish (not the endless ones, like a spinner),
+	// so the picture shows the page as a player sees it a moment later.
+	for settle := time.Now().Add(3 * time.Second); time.Now().Before(settle); {
+		running, err := chromedp.Run(sctx, chromedp.Evaluate[int](`document.getAnimations().filter(a => a instanceof CSSAnimation && a.playState === "running" && a.effect && a.effect.getComputedTiming().endTime !== Infinity).length`))
+		if err != nil || running == 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval
+	}
 	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		a.t.Errorf("screenshot %s: %v", name, err)

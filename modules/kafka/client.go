@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -31,6 +32,9 @@ type Clients struct {
 	reg     prometheus.Registerer
 	logger  *slog.Logger
 	Topics  events.Topics
+
+	mu   sync.Mutex
+	live map[string]bool // client labels with registered metrics
 }
 
 // NewClients checks the security settings and returns a factory. reg may be
@@ -46,9 +50,20 @@ func NewClients(cfg config.Kafka, brokers []string, reg prometheus.Registerer, l
 	return c, nil
 }
 
-// New returns a client named arena-<name>. Extra options (a consumer group,
-// topics) are appended to the shared ones.
+// New returns a long-lived client named arena-<name> whose metrics are
+// exported with a client label. Extra options (a consumer group, topics)
+// are appended to the shared ones.
 func (c *Clients) New(name string, extra ...kgo.Opt) (*kgo.Client, error) {
+	return c.newClient(name, c.reg != nil, extra)
+}
+
+// NewUnmetered returns a client without metrics, for short-lived work
+// (bootstrap reads, admin calls) whose series would only churn.
+func (c *Clients) NewUnmetered(name string, extra ...kgo.Opt) (*kgo.Client, error) {
+	return c.newClient(name, false, extra)
+}
+
+func (c *Clients) newClient(name string, metered bool, extra []kgo.Opt) (*kgo.Client, error) {
 	sec, err := c.securityOpts()
 	if err != nil {
 		return nil, err
@@ -63,9 +78,12 @@ func (c *Clients) New(name string, extra ...kgo.Opt) (*kgo.Client, error) {
 		kgo.ProducerBatchCompression(kgo.NoCompression()),
 	}
 	opts = append(opts, sec...)
-	if c.reg != nil {
-		m := kprom.NewMetrics("arena_kafka", kprom.Registerer(c.reg), kprom.WithClientLabel())
-		opts = append(opts, kgo.WithHooks(m))
+	if metered {
+		// Each client gets its own collectors, told apart by a constant
+		// client label; kprom unregisters them when the client closes.
+		label := c.claim(name)
+		m := kprom.NewMetrics("arena_kafka", kprom.Registerer(prometheus.WrapRegistererWith(prometheus.Labels{"client": label}, c.reg)))
+		opts = append(opts, kgo.WithHooks(m, released(func() { c.release(label) })))
 	}
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
@@ -74,6 +92,32 @@ func (c *Clients) New(name string, extra ...kgo.Opt) (*kgo.Client, error) {
 	}
 	return cl, nil
 }
+
+// claim returns a metrics label for name not used by a live client.
+func (c *Clients) claim(name string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.live == nil {
+		c.live = map[string]bool{}
+	}
+	label := name
+	for i := 2; c.live[label]; i++ {
+		label = fmt.Sprintf("%s-%d", name, i)
+	}
+	c.live[label] = true
+	return label
+}
+
+func (c *Clients) release(label string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.live, label)
+}
+
+// released is a hook that runs a function when its client closes.
+type released func()
+
+func (f released) OnClientClosed(*kgo.Client) { f() }
 
 func (c *Clients) securityOpts() ([]kgo.Opt, error) {
 	var opts []kgo.Opt

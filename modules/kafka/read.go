@@ -18,7 +18,7 @@ func (c *Clients) ReadToEnd(ctx context.Context, topic string, partitions []int3
 	if len(partitions) == 0 {
 		return nil
 	}
-	admCl, err := c.New("reader-admin")
+	admCl, err := c.NewUnmetered("reader-admin")
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (c *Clients) ReadToEnd(ctx context.Context, topic string, partitions []int3
 	if len(want) == 0 {
 		return nil
 	}
-	cl, err := c.New("reader", kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: want}), kgo.FetchMaxWait(100_000_000))
+	cl, err := c.NewUnmetered("reader", kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: want}), kgo.FetchMaxWait(100_000_000))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,40 @@
+package orchestrator
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+type metrics struct {
+	deadlines *prometheus.CounterVec // by phase
+	commands  *prometheus.CounterVec // by kind
+	replies   *prometheus.CounterVec // robot-events folded back, by type
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		deadlines: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arena_orchestrator_deadlines_total", Help: "Deadline facts published, by phase.",
+		}, []string{"phase"}),
+		commands: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arena_orchestrator_robot_commands_total", Help: "Robot commands sent, by kind.",
+		}, []string{"kind"}),
+		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arena_orchestrator_robot_replies_total", Help: "Robot events folded back into match-events, by type.",
+		}, []string{"type"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []**prometheus.CounterVec{&m.deadlines, &m.commands, &m.replies} {
+		if err := reg.Register(*c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+			*c = are.ExistingCollector.(*prometheus.CounterVec) // a second instance in one process
+		}
+	}
+	return m, nil
+}

@@ -1,0 +1,55 @@
+package robot
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/arena-hq/arena/modules/llm"
+)
+
+type metrics struct {
+	calls     *prometheus.HistogramVec // model calls by personality, model and outcome
+	skipped   *prometheus.CounterVec   // commands that arrived past their deadline
+	fallbacks *prometheus.CounterVec   // votes that fell back to a random seat
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		calls: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "arena_robot_model_call_seconds",
+			Help:    "Model call latency, retries included, by personality, model and outcome (ok or error).",
+			Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32},
+		}, []string{"personality", "model", "outcome"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arena_robot_commands_expired_total", Help: "Robot commands skipped because their window had closed.",
+		}, []string{"personality"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "arena_robot_vote_fallbacks_total", Help: "Robot votes that fell back to a random seat after a bad or failed model reply.",
+		}, []string{"personality"}),
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.calls, m.skipped, m.fallbacks} {
+		if err := reg.Register(c); err != nil {
+			var are prometheus.AlreadyRegisteredError
+			if !errors.As(err, &are) {
+				return nil, err
+			}
+		}
+	}
+	return m, nil
+}
+
+func (m *metrics) observe(personality string, resp llm.Response, err error, took interface{ Seconds() float64 }) {
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	model := resp.Model
+	if model == "" {
+		model = "unknown"
+	}
+	m.calls.WithLabelValues(personality, model, outcome).Observe(took.Seconds())
+}

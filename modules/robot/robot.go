@@ -1,0 +1,293 @@
+// Package robot plays the robot seats. Each personality is its own consumer
+// group (robot-<id>) on robot-commands, so every personality sees every
+// command, acts only on its own, and can be scaled or moved on its own.
+// A command becomes a model call, a human-like wait with typing signals, and
+// a response.generated (or response.failed) on robot-events.
+package robot
+
+import (
+	"context"
+	"errors"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/kafka"
+	"github.com/arena-hq/arena/modules/llm"
+)
+
+// margin is kept free before a command's deadline for the reply to travel
+// through robot-events and the bridge into match-events.
+const margin = 1500 * time.Millisecond
+
+// concurrency is how many commands of one partition a personality works on
+// at once; robots mostly wait (on the model, or pretending to type).
+const concurrency = 64
+
+// GroupFor is the consumer group of personality id.
+func GroupFor(id string) string { return "robot-" + id }
+
+// Robots is the robot module: one consumer group per active personality.
+type Robots struct {
+	cfg     config.Config
+	clients *kafka.Clients
+	model   llm.Model
+	logger  *slog.Logger
+	metrics *metrics
+	sleep   func(ctx context.Context, d time.Duration) bool
+
+	producer *kgo.Client
+	groups   []*kafka.Group
+}
+
+// New builds the module for cfg's active personalities; it starts nothing.
+// reg may be nil.
+func New(cfg config.Config, clients *kafka.Clients, model llm.Model, reg prometheus.Registerer, logger *slog.Logger) (*Robots, error) {
+	if len(cfg.ActivePersonalities()) == 0 {
+		return nil, errors.New("robot: no personality to run (robot.personalities names none of robots)")
+	}
+	m, err := newMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	return &Robots{cfg: cfg, clients: clients, model: model, logger: logger.With("module", "robot"), metrics: m, sleep: sleep}, nil
+}
+
+func (r *Robots) Name() string { return "robot" }
+
+func (r *Robots) Start(context.Context) error {
+	p, err := r.clients.New("robot-producer")
+	if err != nil {
+		return err
+	}
+	r.producer = p
+	var ids []string
+	for _, pers := range r.cfg.ActivePersonalities() {
+		g, err := kafka.NewGroup(r.clients, kafka.GroupConfig{
+			Name: GroupFor(pers.ID), Group: GroupFor(pers.ID), Topics: []string{r.clients.Topics.RobotCommands},
+			Handle: r.handler(pers), Concurrency: concurrency,
+		}, r.logger.With("robot", pers.ID))
+		if err != nil {
+			return err
+		}
+		r.groups = append(r.groups, g)
+		ids = append(ids, pers.ID)
+	}
+	r.logger.Info("robots ready", "personalities", ids, "model", r.model.Name())
+	return nil
+}
+
+// Run runs every personality's group until ctx ends or one fails.
+func (r *Robots) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(r.groups))
+	for _, g := range r.groups {
+		go func() { errs <- g.Run(ctx) }()
+	}
+	var all []error
+	for range r.groups {
+		err := <-errs
+		cancel()
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+func (r *Robots) Stop(context.Context) error {
+	if r.producer != nil {
+		r.producer.Close()
+	}
+	return nil
+}
+
+func (r *Robots) handler(p config.Personality) kafka.Handler {
+	return func(ctx context.Context, rec *kgo.Record) error {
+		e, err := events.Decode(rec.Value)
+		if err != nil {
+			return kafka.Permanent(err)
+		}
+		pl, err := e.Payload()
+		if err != nil {
+			return kafka.Permanent(err)
+		}
+		cmd, ok := pl.(*events.RobotCommand)
+		if !ok || cmd.RobotID != p.ID {
+			return nil
+		}
+		// Replies are planned to leave by deadline; the context allows the
+		// margin on top, so a wait that ends on time is not cut short.
+		deadline := time.UnixMilli(cmd.DeadlineMs).Add(-margin)
+		if time.Until(deadline) <= 0 {
+			r.metrics.skipped.WithLabelValues(p.ID).Inc()
+			r.logger.Debug("command expired; skipped", "match_id", e.MatchID, "command_id", cmd.CommandID)
+			return nil
+		}
+		ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(cmd.DeadlineMs))
+		defer cancel()
+		if cmd.Kind == events.KindVote {
+			return r.vote(ctx, p, e.MatchID, cmd, deadline)
+		}
+		return r.answer(ctx, p, e.MatchID, cmd, deadline)
+	}
+}
+
+// answer asks the model, then takes a human-like time to "think" and
+// "type" the reply, squeezed into what is left of the window.
+func (r *Robots) answer(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+	start := time.Now()
+	req := llm.BuildAnswerRequest(p, r.cfg.LLM.Model, cmd.Prompt, cmd.Answers, cmd.MaxChars, cmd.CommandID)
+	resp, err := r.model.Complete(ctx, req)
+	took := time.Since(start)
+	r.metrics.observe(p.ID, resp, err, took)
+	text := ""
+	if err == nil {
+		text = llm.CleanAnswer(resp.Text, cmd.MaxChars)
+		if text == "" {
+			err = llm.ErrEmptyReply
+		}
+	}
+	if err != nil {
+		if stopping(ctx, deadline) {
+			return ctx.Err() // revoked or stopping: the command is redone elsewhere
+		}
+		return r.fail(matchID, p, cmd, err)
+	}
+
+	rng := rngFor(cmd.CommandID)
+	think, typing := humanTime(p, rng, utf8.RuneCountInString(text), time.Until(deadline)+took, took)
+	if !r.sleep(ctx, think) {
+		return r.cancelled(ctx, deadline)
+	}
+	if err := r.publish(ctx, matchID, cmd.CommandID, &events.RobotTyping{CommandID: cmd.CommandID, Seat: cmd.Seat, Round: cmd.Round}); err != nil {
+		return err
+	}
+	if !r.sleep(ctx, typing) {
+		return r.cancelled(ctx, deadline)
+	}
+	r.logger.Debug("robot answered", "match_id", matchID, "robot", p.ID, "seat", cmd.Seat, "round", cmd.Round,
+		"think", think, "typing", typing, "model_time", took, "left", time.Until(deadline))
+	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseGenerated{
+		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round,
+		Text: text, Model: resp.Model, ProcessingMs: took.Milliseconds(),
+	})
+}
+
+// vote asks the model which seat is human; a reply that names no candidate
+// (or a failed call) falls back to a random candidate, so robots always vote.
+func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+	if len(cmd.Candidates) == 0 {
+		return kafka.Permanent(errors.New("vote command without candidates"))
+	}
+	start := time.Now()
+	req := llm.BuildVoteRequest(p, r.cfg.LLM.Model, cmd.Prompt, cmd.Answers, cmd.Candidates, cmd.CommandID)
+	resp, err := r.model.Complete(ctx, req)
+	took := time.Since(start)
+	r.metrics.observe(p.ID, resp, err, took)
+	rng := rngFor(cmd.CommandID)
+	seat, ok := "", false
+	if err == nil {
+		seat, ok = llm.ParseVote(resp.Text, cmd.Candidates)
+	} else if stopping(ctx, deadline) {
+		return ctx.Err()
+	}
+	model := resp.Model
+	if !ok {
+		seat = cmd.Candidates[rng.IntN(len(cmd.Candidates))]
+		model = "fallback"
+		r.metrics.fallbacks.WithLabelValues(p.ID).Inc()
+		r.logger.Info("vote fell back to a random seat", "match_id", matchID, "robot", p.ID, "err", err)
+	}
+	// People take a few seconds to read the answers before they vote.
+	wait := min(time.Duration(1000+rng.IntN(3000))*time.Millisecond, time.Until(deadline)/2) - took
+	if !r.sleep(ctx, wait) {
+		return r.cancelled(ctx, deadline)
+	}
+	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseGenerated{
+		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round,
+		Vote: seat, Model: model, ProcessingMs: took.Milliseconds(),
+	})
+}
+
+func (r *Robots) fail(matchID string, p config.Personality, cmd *events.RobotCommand, cause error) error {
+	r.logger.Warn("robot could not answer", "match_id", matchID, "robot", p.ID, "round", cmd.Round, "err", cause)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseFailed{
+		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round, Error: cause.Error(),
+	})
+}
+
+// cancelled decides what an interrupted wait means: past the deadline the
+// command is simply over; otherwise the group is stopping or was revoked,
+// and the unacknowledged command is redone by the partition's next owner.
+func (r *Robots) cancelled(ctx context.Context, deadline time.Time) error {
+	if !time.Now().Before(deadline.Add(margin)) {
+		return nil
+	}
+	return ctx.Err()
+}
+
+// publish writes p to robot-events with an id derived from the command, so
+// a command redone after a crash yields the same event ids.
+func (r *Robots) publish(ctx context.Context, matchID, commandID string, p events.Payload) error {
+	e, err := events.NewWithID(events.DerivedID(commandID, p.EventType()), matchID, events.SourceRobot, time.Now(), p)
+	if err != nil {
+		return kafka.Permanent(err)
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return kafka.Publish(pctx, r.producer, r.clients.Topics.RobotEvents, "", e)
+}
+
+// stopping reports whether ctx ended for a reason other than the deadline.
+func stopping(ctx context.Context, deadline time.Time) bool {
+	return ctx.Err() != nil && time.Now().Before(deadline.Add(margin))
+}
+
+// humanTime splits the wait before a reply into thinking and typing: a
+// thinking delay drawn from the personality's range (the model's own time
+// counts towards it) and typing at its speed, scaled down together when
+// they would not fit in budget.
+func humanTime(p config.Personality, rng *rand.Rand, chars int, budget, took time.Duration) (think, typing time.Duration) {
+	think = p.Delay.Min
+	if span := p.Delay.Max - p.Delay.Min; span > 0 {
+		think += time.Duration(rng.Int64N(int64(span)))
+	}
+	if p.TypingCPS > 0 {
+		typing = time.Duration(float64(chars) / p.TypingCPS * float64(time.Second))
+	}
+	if total := think + typing; total > budget && total > 0 {
+		scale := float64(max(budget, 0)) / float64(total)
+		think = time.Duration(float64(think) * scale)
+		typing = time.Duration(float64(typing) * scale)
+	}
+	return max(think-took, 0), typing
+}
+
+func rngFor(seed string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(seed))
+	return rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

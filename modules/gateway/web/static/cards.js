@@ -28,10 +28,11 @@ export function identityTag(rev, { withName = true } = {}) {
       el("span", { "aria-hidden": "true", text: "🧑 " }), "Human",
       withName && rev.name ? el("span", { class: "identity-detail", text: ` · ${rev.name}` }) : null);
   }
-  const parts = [rev.personality || rev.name, rev.model].filter(Boolean);
+  const who = rev.personality || rev.name;
   return el("span", { class: "identity identity-robot" },
     el("span", { "aria-hidden": "true", text: "🤖 " }), "Robot",
-    parts.length ? el("span", { class: "identity-detail", text: ` · ${parts.join(" · ")}` }) : null);
+    who ? el("span", { class: "identity-detail", text: ` · ${who}` }) : null,
+    rev.model ? [" ", el("code", { class: "model-chip", title: "model", text: rev.model })] : null);
 }
 
 /**

@@ -310,7 +310,9 @@ function renderResults(v) {
   rebuild($("#result-cards"), JSON.stringify([v.round, v.you, roundAnswers(v, v.round), votes, myPick]), () =>
     roundAnswers(v, v.round).map((a) =>
       answerCard(a, { you: v.you, picked: myPick === a.seat, votes: votes.filter((x) => x.seat === a.seat), testid: `answer-card-${a.seat}` })));
-  $("#next-note").textContent = v.round >= v.rounds ? "The reveal is coming up…" : "Next round starting soon…";
+  $("#next-note").textContent = v.round >= v.rounds
+    ? "That was the last round: the reveal is coming up…"
+    : `Round ${v.round + 1} starts in a moment. Who was human, and the scores, are revealed at the end.`;
 }
 
 function renderFinished(v) {
@@ -391,7 +393,9 @@ function setDeadline(iso) {
 
 function tick() {
   const cd = ui.countdown;
-  if (!deadline || !view || view.phase === "finished") {
+  // A private lobby's deadline is only its idle timeout: no clock for that.
+  const noClock = !view || view.phase === "finished" || (view.phase === "lobby" && view.mode !== "quick");
+  if (!deadline || noClock) {
     cd.hidden = true;
     ui.timebar.style.transform = "scaleX(0)";
     return;
@@ -399,8 +403,9 @@ function tick() {
   const left = Math.max(0, deadline - Date.now());
   const secs = Math.ceil(left / 1000);
   cd.hidden = false;
-  cd.textContent = `${secs}s`;
-  cd.setAttribute("aria-label", `${secs} seconds left`);
+  const lobby = view.phase === "lobby";
+  cd.textContent = lobby ? `Starting in ${secs}s` : `${secs}s`;
+  cd.setAttribute("aria-label", lobby ? `Starting in ${secs} seconds` : `${secs} seconds left`);
   cd.classList.toggle("urgent", secs <= 5 && (view.phase === "answering" || view.phase === "voting"));
   ui.timebar.style.transform = `scaleX(${windowMs > 0 ? Math.min(1, left / windowMs) : 0})`;
 }
@@ -607,7 +612,7 @@ function showFatal(message) {
     });
     $("#fatal-actions").prepend(watch);
   }
-  showBanner([el("span", { text: message }), " ", el("a", { href: "/", text: "Back to the lobby" })], "fatal");
+  hideBanner(); // the card says it all
   announce(message);
 }
 

@@ -218,6 +218,8 @@ func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) (aerr *api
 	if e != nil {
 		return e
 	}
+	defer g.lockSeat(s.MatchID, seat.Letter)()
+	s = g.store.current(s.MatchID)
 	if s.Settings.Mode == events.ModeQuick {
 		return &apiError{Status: http.StatusForbidden, Code: game.CodeNotHost, Message: msgQuickStart}
 	}

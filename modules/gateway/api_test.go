@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
@@ -72,6 +73,15 @@ func TestQuickMatch(t *testing.T) {
 	// The only test that makes quick matches: quick play joins any open
 	// quick lobby, and the tests share a broker.
 	h := newHarness(t, func(c *config.Config) { c.Game.Humans = 2 })
+	// Close the lobbies an earlier run left open, as the orchestrator would.
+	closeLobbies := func() {
+		for _, s := range h.g.store.openQuick(time.Now()) {
+			h.publish(s.MatchID, &events.MatchEnded{Reason: events.EndAbandoned})
+		}
+		eventually(t, "no quick lobby is open", func() bool { return len(h.g.store.openQuick(time.Now())) == 0 })
+	}
+	closeLobbies()
+	defer closeLobbies()
 	a := h.create("Ann", "quick", 0)
 	b := h.create("Bob", "", 0) // quick is the default mode
 	if a.Code != "" || b.MatchID != a.MatchID || b.Seat == a.Seat {

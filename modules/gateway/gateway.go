@@ -61,6 +61,8 @@ type Gateway struct {
 	authWait     time.Duration // how long /ws waits for a match or seat this instance has not seen yet
 	writeTimeout time.Duration // a client that does not take a frame within this is dropped
 	pingInterval time.Duration
+	frameRate    float64 // frames a second a socket may send (flood control)
+	frameBurst   float64
 
 	ready    atomic.Bool // Start finished: the producer exists and match-state is caught up
 	draining atomic.Bool // Stop began: no new sockets
@@ -70,6 +72,8 @@ type Gateway struct {
 	stopFollow context.CancelFunc
 	followErr  chan error    // the follower's reason for dying
 	followDone chan struct{} // closed when the follower goroutine returned
+
+	seatLocks [64]sync.Mutex // see lockSeat
 
 	sessMu   sync.Mutex
 	sessions map[*session]struct{}
@@ -111,6 +115,8 @@ func New(d Deps) (*Gateway, error) {
 		authWait:     2 * time.Second,
 		writeTimeout: 10 * time.Second,
 		pingInterval: 30 * time.Second,
+		frameRate:    rateLimit,
+		frameBurst:   rateBurst,
 		sessions:     map[*session]struct{}{},
 	}
 	for _, o := range d.Config.HTTP.AllowedOrigins {

@@ -320,16 +320,20 @@ type frame struct {
 	Raw     json.RawMessage `json:"-"`
 }
 
-// client is a test WebSocket client that reads every frame into a channel.
+// client is a test WebSocket client. A reader goroutine keeps every frame;
+// next and waitState read them with separate cursors, so waiting for a
+// reply never loses a state that arrived before it, and the other way round.
 type client struct {
-	t      *testing.T
-	c      *websocket.Conn
-	frames chan frame
-	done   chan struct{}
-	err    error // why reading ended, once done is closed
+	t    *testing.T
+	c    *websocket.Conn
+	done chan struct{}
+	err  error // why reading ended, once done is closed
 
-	mu  sync.Mutex
-	all []frame // every frame received
+	mu      sync.Mutex
+	all     []frame       // every frame received
+	arrived chan struct{} // closed and replaced when a frame arrives
+	replyAt int           // all[:replyAt] were looked at by next
+	stateAt int           // all[:stateAt] were looked at by waitState
 }
 
 func (h *harness) wsURL(matchID, token string) string {
@@ -349,7 +353,7 @@ func (h *harness) dial(matchID, token, origin string) (*client, *http.Response, 
 		return nil, res, err
 	}
 	c.SetReadLimit(1 << 20)
-	cl := &client{t: h.t, c: c, frames: make(chan frame, 4096), done: make(chan struct{})}
+	cl := &client{t: h.t, c: c, done: make(chan struct{}), arrived: make(chan struct{})}
 	go cl.read()
 	h.t.Cleanup(func() { _ = c.CloseNow() })
 	return cl, res, nil
@@ -389,8 +393,9 @@ func (c *client) read() {
 		f.Raw = append(json.RawMessage(nil), b...)
 		c.mu.Lock()
 		c.all = append(c.all, f)
+		close(c.arrived)
+		c.arrived = make(chan struct{})
 		c.mu.Unlock()
-		c.frames <- f
 	}
 }
 
@@ -412,22 +417,43 @@ func (c *client) send(v any) {
 	}
 }
 
-// next returns the next frame that is not a state, skipping states.
-func (c *client) next() frame {
+// await scans the frames after *cursor, moving it on, until one satisfies
+// ok, and returns it. It fails the test after 10 s or if the socket ends.
+func (c *client) await(what string, cursor *int, ok func(frame) bool) frame {
 	c.t.Helper()
 	timeout := time.After(10 * time.Second)
 	for {
-		select {
-		case f := <-c.frames:
-			if f.Type != "state" {
+		c.mu.Lock()
+		for *cursor < len(c.all) {
+			f := c.all[*cursor]
+			*cursor++
+			if ok(f) {
+				c.mu.Unlock()
 				return f
 			}
+		}
+		arrived := c.arrived
+		c.mu.Unlock()
+		select {
+		case <-arrived:
 		case <-c.done:
-			c.t.Fatalf("socket ended while waiting for a reply: %v", c.err)
+			// Frames that came before the end are still to be scanned.
+			c.mu.Lock()
+			more := *cursor < len(c.all)
+			c.mu.Unlock()
+			if !more {
+				c.t.Fatalf("socket ended while waiting for %s: %v", what, c.err)
+			}
 		case <-timeout:
-			c.t.Fatal("no reply within 10s")
+			c.t.Fatalf("no %s within 10s", what)
 		}
 	}
+}
+
+// next returns the next frame that is not a state.
+func (c *client) next() frame {
+	c.t.Helper()
+	return c.await("reply", &c.replyAt, func(f frame) bool { return f.Type != "state" })
 }
 
 // expectError reads the next reply and checks it is an error with code
@@ -447,22 +473,13 @@ func (c *client) expectAck(id string) {
 	}
 }
 
-// waitState returns the first state frame whose view satisfies ok.
+// waitState returns the first state frame not yet looked at whose view
+// satisfies ok.
 func (c *client) waitState(ok func(*game.View) bool) *game.View {
 	c.t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case f := <-c.frames:
-			if f.Type == "state" && f.State != nil && ok(f.State) {
-				return f.State
-			}
-		case <-c.done:
-			c.t.Fatalf("socket ended while waiting for a state: %v", c.err)
-		case <-timeout:
-			c.t.Fatal("no matching state within 10s")
-		}
-	}
+	return c.await("matching state", &c.stateAt, func(f frame) bool {
+		return f.Type == "state" && f.State != nil && ok(f.State)
+	}).State
 }
 
 // closed waits for the socket to end and returns the close status and reason.

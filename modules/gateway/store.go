@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +33,13 @@ type entry struct {
 	waiters  int
 	sessions map[*session]struct{}
 	pending  map[string]time.Time // player event id -> when it was produced
+	unseen   []produced           // player actions produced here that state does not include yet
+}
+
+// produced is a player's action as this instance produced it.
+type produced struct {
+	event events.Envelope
+	at    time.Time
 }
 
 func newStore() *store {
@@ -51,7 +59,7 @@ func (st *store) entryLocked(id string) *entry {
 // dropIfUnusedLocked forgets an entry that never got a state once nobody
 // waits on it, so that waiting for unknown match ids leaks nothing.
 func (st *store) dropIfUnusedLocked(id string, e *entry) {
-	if e.state == nil && e.waiters == 0 && len(e.sessions) == 0 && len(e.pending) == 0 {
+	if e.state == nil && e.waiters == 0 && len(e.sessions) == 0 && len(e.pending) == 0 && len(e.unseen) == 0 {
 		delete(st.matches, id)
 	}
 }
@@ -70,6 +78,10 @@ func (st *store) put(s *game.State, offset int64) (oldPhase string, sessions []*
 		oldPhase = e.state.Phase
 	}
 	e.state, e.offset = s, offset
+	e.unseen = slices.DeleteFunc(e.unseen, func(p produced) bool {
+		_, seen := s.Seen[p.event.ID]
+		return seen
+	})
 	close(e.changed)
 	e.changed = make(chan struct{})
 	if code := s.Settings.Code; code != "" {
@@ -98,6 +110,59 @@ func (st *store) get(id string) *game.State {
 		return e.state
 	}
 	return nil
+}
+
+// current returns the newest state of match id as this instance's players
+// acted on it: the stored state plus the actions produced here that it does
+// not include yet. The materializer folds an action a few milliseconds
+// after the broker acknowledged it; checking a second vote against the
+// stored state alone would let it through in that window, and the player
+// would get an ack for a vote the rules then refuse.
+func (st *store) current(id string) *game.State {
+	st.mu.Lock()
+	e := st.matches[id]
+	if e == nil || e.state == nil {
+		st.mu.Unlock()
+		return nil
+	}
+	s := e.state
+	now := time.Now()
+	e.unseen = slices.DeleteFunc(e.unseen, func(p produced) bool { return now.Sub(p.at) > pendingTTL })
+	unseen := slices.Clone(e.unseen)
+	st.mu.Unlock()
+	if len(unseen) == 0 {
+		return s
+	}
+	b, err := json.Marshal(s) // a deep copy: stored states are never changed
+	if err != nil {
+		return s
+	}
+	cp := new(game.State)
+	if err := json.Unmarshal(b, cp); err != nil {
+		return s
+	}
+	for _, p := range unseen {
+		_ = game.Apply(cp, p.event)
+	}
+	return cp
+}
+
+// addUnseen notes a player's action of match as produced at t.
+func (st *store) addUnseen(match string, e events.Envelope, t time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	en := st.entryLocked(match)
+	en.unseen = append(en.unseen, produced{event: e, at: t})
+}
+
+// dropUnseen forgets an action that was not produced after all.
+func (st *store) dropUnseen(match, id string) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if e := st.matches[match]; e != nil {
+		e.unseen = slices.DeleteFunc(e.unseen, func(p produced) bool { return p.event.ID == id })
+		st.dropIfUnusedLocked(match, e)
+	}
 }
 
 // byCode returns the state of the match with invite code (any case), or nil.

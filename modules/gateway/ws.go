@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -124,7 +125,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		log:     g.logger.With("match_id", matchID, "seat", seat),
 		ctx:     ctx,
 		cancel:  cancel,
-		limiter: newBucket(rateLimit, rateBurst),
+		limiter: newBucket(g.frameRate, g.frameBurst),
 		wake:    make(chan struct{}, 1),
 		replies: make(chan []byte, 32),
 	}
@@ -371,7 +372,10 @@ func (ss *session) handle(typ websocket.MessageType, data []byte) bool {
 // with the same id and content after a lost ack produces a copy that the
 // reducer drops as a duplicate.
 func (ss *session) act(f clientFrame) {
-	s := ss.g.store.get(ss.matchID)
+	// One action of a seat at a time on this instance (a player may have
+	// two tabs open), each checked against the ones before it.
+	defer ss.g.lockSeat(ss.matchID, ss.seat)()
+	s := ss.g.store.current(ss.matchID)
 	var p events.Payload
 	switch f.Type {
 	case frameAnswer:
@@ -440,12 +444,27 @@ func (ss *session) act(f clientFrame) {
 }
 
 // publishAction produces a player's event, noting when, so that the first
-// view pushed with it can be timed.
+// view pushed with it can be timed, and so that the player's next action is
+// checked against it before match-state shows it.
 func (g *Gateway) publishAction(ctx context.Context, matchID string, e events.Envelope) error {
-	g.store.addPending(matchID, e.ID, time.Now())
+	now := time.Now()
+	g.store.addPending(matchID, e.ID, now)
+	g.store.addUnseen(matchID, e, now)
 	if err := g.publish(ctx, e); err != nil {
 		g.store.dropPending(matchID, e.ID)
+		g.store.dropUnseen(matchID, e.ID)
 		return err
 	}
 	return nil
+}
+
+// lockSeat serialises the actions of one seat on this instance and returns
+// the unlock. Locks are striped: unrelated seats rarely share one, and
+// when they do they only wait for one produce.
+func (g *Gateway) lockSeat(match, seat string) func() {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(match + "/" + seat))
+	mu := &g.seatLocks[h.Sum32()%uint32(len(g.seatLocks))]
+	mu.Lock()
+	return mu.Unlock
 }

@@ -338,3 +338,38 @@ func TestTwoInstances(t *testing.T) {
 	// A token handed out by one instance opens a socket on the other at once.
 	h2.connect(host)
 }
+
+// TestHugeFrame: a frame over the read limit is not read into memory: the
+// socket is closed with "message too big".
+func TestHugeFrame(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.create("Ann", "private", 0)
+	c := h.connect(r)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.c.Write(ctx, websocket.MessageText, []byte(`{"type":"answer","text":"`+strings.Repeat("a", readLimit)+`"}`))
+	if code, _ := c.closed(); code != websocket.StatusMessageTooBig {
+		t.Fatalf("closed with %v, want StatusMessageTooBig", code)
+	}
+}
+
+// TestDrain: stopping the gateway closes every socket with a reason and
+// refuses new ones.
+func TestDrain(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.create("Ann", "private", 0)
+	c := h.connect(r)
+	eventually(t, "the socket is counted", func() bool { return h.metricValue("arena_ws_connections", nil) == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.g.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if code, reason := c.closed(); code != websocket.StatusGoingAway || reason == "" {
+		t.Fatalf("closed with %v %q, want going away with a reason", code, reason)
+	}
+	if _, res, err := h.dial(r.MatchID, r.Token, ""); err == nil || res == nil || res.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("a socket opened while draining: %v %v", res, err)
+	}
+	h.expectError("GET", "/api/matches/"+r.MatchID, nil, "", http.StatusServiceUnavailable, "starting")
+}

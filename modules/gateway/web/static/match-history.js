@@ -89,10 +89,17 @@ const TYPE_LABEL = {
   "rematch.created": "Rematch created",
 };
 
+/** What a timeline entry says: a timer that opens the next round reads "Round N started". */
+function timelineLabel(e) {
+  const next = /^round (\d+)$/i.exec(e.detail || "");
+  if (next && (e.type === "deadline.reached" || e.type === "round.started")) return "Round started";
+  return TYPE_LABEL[e.type] || e.type;
+}
+
 function timelineItem(e) {
   return el("li", { class: "tl-item" },
     el("time", { class: "tl-time", datetime: e.at, text: fmtTime(e.at) }),
-    el("span", { class: "tl-type" }, el("span", { text: TYPE_LABEL[e.type] || e.type }), el("code", { class: "tl-raw", text: e.type })),
+    el("span", { class: "tl-type" }, el("span", { text: timelineLabel(e) }), el("code", { class: "tl-raw", text: e.type })),
     el("span", { class: "tl-round", text: e.round ? `R${e.round}` : "" }),
     el("span", { class: "tl-seat" }, e.seat ? seatBadge(e.seat, "seat-sm") : null),
     el("span", { class: "tl-detail", text: e.detail || "" }));

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -245,7 +246,8 @@ func (ss *session) write(b []byte) bool {
 	ctx, cancel := context.WithTimeout(ss.ctx, ss.g.writeTimeout)
 	defer cancel()
 	if err := ss.conn.Write(ctx, websocket.MessageText, b); err != nil {
-		if ss.ctx.Err() == nil {
+		// net.ErrClosed: the socket was closed on purpose (flood, shutdown).
+		if ss.ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
 			ss.log.Info("dropping a client that does not read", "err", err)
 		}
 		ss.cancel()

@@ -282,6 +282,8 @@ func TestPlayerViewsHideHumans(t *testing.T) {
 	guest := h.join(host.Code, "Bob Guest")
 	gc := h.connect(guest)
 	hc.waitState(func(v *game.View) bool { return v.Joined == 2 })
+	gc.send(map[string]any{"type": "start", "id": "g"})
+	gc.expectError(game.CodeNotHost, "g")
 	hc.act("start", nil)
 	id := host.MatchID
 	for round := 1; round <= 2; round++ {

@@ -743,7 +743,21 @@ func TestPrivateMatchInBrowser(t *testing.T) {
 	alice.art.shot(alice.ctx, "reveal-alice")
 	bob.art.shot(bob.ctx, "reveal-bob-phone")
 	bob.noHorizontalScroll("reveal")
-	_ = matchURL
+
+	// --- play again keeps the humans together: alice starts a rematch, bob
+	// is offered to join it and lands in the same new match.
+	alice.do("play again", 10*time.Second, chromedp.Click(tid("play-again")))
+	alice.waitFor("the rematch lobby", fmt.Sprintf(`location.pathname.startsWith("/match/") && location.pathname !== "/match/%s" && document.body.dataset.phase === "lobby"`, matchID), 20*time.Second)
+	rematch := eval[string](alice, `location.pathname`)
+	bob.waitFor("the join-rematch offer", jsTid("play-again")+`.textContent.includes("rematch")`, 20*time.Second)
+	bob.art.shot(bob.ctx, "rematch-offer-bob-phone")
+	bob.do("join the rematch", 10*time.Second, chromedp.Click(tid("play-again")))
+	bob.waitFor("the rematch lobby", fmt.Sprintf(`location.pathname === %q && document.body.dataset.phase === "lobby"`, rematch), 20*time.Second)
+	alice.waitFor("2 of 4 seats taken in the rematch", `document.querySelector('#lobby-count')?.textContent.includes("2 of 4")`, 15*time.Second)
+	alice.art.shot(alice.ctx, "rematch-lobby-alice")
+	// The finished match's page still works for whoever opens it again.
+	alice.navigate(matchURL)
+	alice.waitPhase("finished", 0, 20*time.Second)
 
 	// --- history lists the match and shows it in full.
 	alice.navigate(srv.httpURL + "/history")

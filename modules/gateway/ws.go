@@ -115,10 +115,16 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
-	seat, reason := g.authenticate(ctx, matchID, token)
-	if reason != "" {
-		g.logger.Info("websocket refused", "match_id", matchID, "reason", reason)
-		_ = c.Close(websocket.StatusPolicyViolation, reason)
+	seat, refused := g.authenticate(ctx, matchID, token)
+	if refused != nil {
+		// An error frame with the code for the page, then the close.
+		g.logger.Info("websocket refused", "match_id", matchID, "code", refused.Code)
+		if b, err := json.Marshal(errorFrame{Type: "error", Code: refused.Code, Message: refused.Message}); err == nil {
+			wctx, cancel := context.WithTimeout(ctx, g.writeTimeout)
+			_ = c.Write(wctx, websocket.MessageText, b)
+			cancel()
+		}
+		_ = c.Close(websocket.StatusPolicyViolation, refused.Message)
 		return
 	}
 	ss := &session{
@@ -157,26 +163,26 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 }
 
 // authenticate returns the seat the token belongs to in the match, or why
-// the socket is refused. It waits up to authWait for a match or seat this
+// the socket is refused (the API's not_found, unauthorized or forbidden). It waits up to authWait for a match or seat this
 // instance has not seen yet: a player may have joined through another
 // instance a moment ago.
-func (g *Gateway) authenticate(ctx context.Context, matchID, token string) (seat, reason string) {
+func (g *Gateway) authenticate(ctx context.Context, matchID, token string) (string, *apiError) {
 	switch {
 	case matchID == "":
-		return "", "No match id in the address."
+		return "", &apiError{Code: errNoMatch.Code, Message: "No match id in the address."}
 	case token == "":
-		return "", "No seat token: join the match from the lobby first."
+		return "", &apiError{Code: errNoToken.Code, Message: "No seat token: join the match from the lobby first."}
 	}
 	wctx, cancel := context.WithTimeout(ctx, g.authWait)
 	defer cancel()
 	s, _ := g.store.wait(wctx, matchID, func(s *game.State) bool { return seatByToken(s, token) != nil })
 	if s == nil {
-		return "", "This match doesn't exist."
+		return "", errNoMatch
 	}
 	if st := seatByToken(s, token); st != nil {
-		return st.Letter, ""
+		return st.Letter, nil
 	}
-	return "", "Your seat token is not valid for this match."
+	return "", &apiError{Code: errBadToken.Code, Message: "Your seat token is not valid for this match."}
 }
 
 // offer puts s in the mailbox, unless the mailbox holds a newer state. It

@@ -177,12 +177,12 @@ func TestSocketAuth(t *testing.T) {
 	h := newHarness(t, nil)
 	a := h.create("Ann", "private", 0)
 	b := h.create("Bob", "private", 0)
-	cases := []struct{ name, match, token string }{
-		{"another match's token", a.MatchID, b.Token},
-		{"a made-up token", a.MatchID, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"},
-		{"no token", a.MatchID, ""},
-		{"unknown match", "nosuchmatch", a.Token},
-		{"no match", "", a.Token},
+	cases := []struct{ name, match, token, code string }{
+		{"another match's token", a.MatchID, b.Token, "forbidden"},
+		{"a made-up token", a.MatchID, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "forbidden"},
+		{"no token", a.MatchID, "", "unauthorized"},
+		{"unknown match", "nosuchmatch", a.Token, "not_found"},
+		{"no match", "", a.Token, "not_found"},
 	}
 	for _, c := range cases {
 		cl, _, err := h.dial(c.match, c.token, "")
@@ -193,8 +193,9 @@ func TestSocketAuth(t *testing.T) {
 		if code != websocket.StatusPolicyViolation || reason == "" {
 			t.Errorf("%s: closed with %v %q, want a policy violation with a reason", c.name, code, reason)
 		}
-		for _, f := range cl.received() {
-			t.Errorf("%s: got a frame before being refused: %s", c.name, f.Raw)
+		got := cl.received()
+		if len(got) != 1 || got[0].Type != "error" || got[0].Code != c.code || got[0].Message == "" {
+			t.Errorf("%s: got frames %+v, want only an error %q with a message", c.name, got, c.code)
 		}
 	}
 	if n := h.metricValue("arena_ws_connections", nil); n != 0 {

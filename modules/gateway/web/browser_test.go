@@ -880,3 +880,33 @@ func TestPagesRender(t *testing.T) {
 	other.do("quick match without a name", 10*time.Second, chromedp.Click(tid("quick")))
 	other.waitFor("the name error", `!document.querySelector('#name-error').hidden && document.querySelector('#name-error').textContent.length > 0`, 5*time.Second)
 }
+
+// TestQuickMatch: Quick match puts a lone player in the public queue, shows
+// when it starts, and fills the empty seats with robots once the lobby wait
+// is over; the first round then begins by itself.
+func TestQuickMatch(t *testing.T) {
+	art := newArtifacts(t)
+	srv := startArena(t, art)
+	browser := newBrowser(t)
+	erin := newPlayer(t, browser, art, "erin")
+	erin.do("phone viewport", 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+
+	erin.navigate(srv.httpURL + "/")
+	erin.do("quick match", 20*time.Second,
+		chromedp.SendKeys(tid("name"), "Erin"),
+		chromedp.Click(tid("quick")))
+	erin.waitFor("the quick lobby", `location.pathname.startsWith("/match/") && (document.body.dataset.phase === "lobby" || document.body.dataset.phase === "answering")`, 20*time.Second)
+	if eval[string](erin, `document.body.dataset.phase`) == "lobby" {
+		if eval[bool](erin, jsVisible("start")) {
+			t.Errorf("a quick match offers a start button")
+		}
+		erin.noHorizontalScroll("quick lobby")
+		erin.art.shot(erin.ctx, "quick-lobby-phone")
+	}
+	erin.waitPhase("answering", 1, 60*time.Second)
+	if n := eval[int](erin, `document.querySelectorAll('#seat-strip [data-testid^="seat-"]').length`); n != 4 {
+		t.Errorf("the quick match has %d seats, want 4", n)
+	}
+	erin.noHorizontalScroll("quick round 1")
+	erin.art.shot(erin.ctx, "quick-round1-phone")
+}

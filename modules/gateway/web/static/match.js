@@ -204,7 +204,8 @@ function renderLobby(v) {
   }
 
   const start = $("#start");
-  start.hidden = !(isPlayer() && v.host);
+  // Quick matches start by themselves once the lobby wait is over.
+  start.hidden = !(isPlayer() && v.host && v.mode !== "quick");
   const wait = $("#lobby-wait");
   if (v.mode === "quick") {
     $("#lobby-heading").textContent = "Quick match";
@@ -405,6 +406,7 @@ function tick() {
   cd.hidden = false;
   const lobby = view.phase === "lobby";
   cd.textContent = lobby ? `Starting in ${secs}s` : `${secs}s`;
+  cd.classList.toggle("countdown-lobby", lobby);
   cd.setAttribute("aria-label", lobby ? `Starting in ${secs} seconds` : `${secs} seconds left`);
   cd.classList.toggle("urgent", secs <= 5 && (view.phase === "answering" || view.phase === "voting"));
   ui.timebar.style.transform = `scaleX(${windowMs > 0 ? Math.min(1, left / windowMs) : 0})`;

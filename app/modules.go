@@ -91,7 +91,13 @@ func resolve(targets []string, embedded bool) ([]string, error) {
 		return nil, fmt.Errorf("no role: pass --all or --role=%s", strings.Join(Roles(), ","))
 	}
 	for _, t := range targets {
-		if err := visit(strings.TrimSpace(t)); err != nil {
+		t = strings.TrimSpace(t)
+		// Infrastructure modules (broker, server, topics) come with the
+		// roles that need them; on their own they would run nothing.
+		if m, ok := modules[t]; ok && !m.role && t != All {
+			return nil, fmt.Errorf("%q is not a role (want %s or all)", t, strings.Join(Roles(), ", "))
+		}
+		if err := visit(t); err != nil {
 			return nil, err
 		}
 	}

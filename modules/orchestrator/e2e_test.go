@@ -49,6 +49,7 @@ type stack struct {
 	cfg     config.Config
 	clients *kafka.Clients
 	cl      *kgo.Client
+	logger  *slog.Logger
 }
 
 func testConfig() config.Config {
@@ -65,6 +66,50 @@ func testConfig() config.Config {
 // startStack runs broker, materializer, orchestrator and robots (with model)
 // until the test ends.
 func startStack(t *testing.T, cfg config.Config, model llm.Model) *stack {
+	t.Helper()
+	s := startStackWithout(t, cfg, model)
+	s.runOrchestrator()
+	return s
+}
+
+// runOrchestrator starts an orchestrator instance; stop ends it as a crash
+// or a deploy would (it leaves the group, its timers die with it).
+func (s *stack) runOrchestrator() (stop func()) {
+	s.t.Helper()
+	orch, err := orchestrator.New(s.clients, nil, s.logger)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return s.run(orch)
+}
+
+func (s *stack) run(svc service) (stop func()) {
+	s.t.Helper()
+	if err := svc.Start(context.Background()); err != nil {
+		s.t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := svc.Run(ctx); err != nil {
+			s.t.Errorf("module stopped: %v", err)
+		}
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			<-done
+			_ = svc.Stop(context.Background())
+		})
+	}
+	s.t.Cleanup(stop)
+	return stop
+}
+
+// startStackWithout runs everything but the orchestrator.
+func startStackWithout(t *testing.T, cfg config.Config, model llm.Model) *stack {
 	t.Helper()
 	logger := testLogger()
 	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Partitions: 3}, logger)
@@ -90,31 +135,14 @@ func startStack(t *testing.T, cfg config.Config, model llm.Model) *stack {
 		t.Fatal(err)
 	}
 
-	orch, err := orchestrator.New(clients, nil, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
 	robots, err := robot.New(cfg, clients, model, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runCtx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, s := range []service{materializer.New(clients, logger), orch, robots} {
-		if err := s.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.Run(runCtx); err != nil {
-				t.Errorf("module stopped: %v", err)
-			}
-		}()
-		t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	}
-	t.Cleanup(func() { stop(); wg.Wait() })
-	return &stack{t: t, cfg: cfg, clients: clients, cl: cl}
+	st := &stack{t: t, cfg: cfg, clients: clients, cl: cl, logger: logger}
+	st.run(materializer.New(clients, logger))
+	st.run(robots)
+	return st
 }
 
 // createMatch writes a private match with one human (seat order A..) and the
@@ -456,4 +484,21 @@ func TestMatchWithOpenAICompatibleServer(t *testing.T) {
 	if n := calls.Load(); n < 18 {
 		t.Fatalf("model server saw %d calls, want at least 18", n)
 	}
+}
+
+// The orchestrator dies in the middle of round 2 and a new instance takes
+// over: it rebuilds the match from match-state and the log, and the match
+// still plays to the end with every round complete.
+func TestOrchestratorTakeoverMidMatch(t *testing.T) {
+	cfg := testConfig()
+	cfg.Game.Rounds = 3
+	s := startStackWithout(t, cfg, llm.NewScripted(cfg.LLM))
+	stop := s.runOrchestrator()
+	id, seat := s.createMatch()
+	s.follow(id, time.Minute, func(st *game.State) bool { return st.Round == 2 && st.Phase == events.PhaseAnswering })
+	stop()
+	s.runOrchestrator()
+	st := s.playHuman(id, seat, 2*time.Minute)
+	checkFinished(t, st, 3)
+	robotPlay(t, st)
 }

@@ -70,7 +70,8 @@ func TestLobbyViewShowsOnlyYourSeat(t *testing.T) {
 	s := newLog(t).lobby(ada, bob).state()
 	for seat, want := range map[string][]SeatView{"C": {{Seat: "C"}}, "A": {{Seat: "A"}}, "": {}} {
 		v := ViewFor(s, seat)
-		if !slices.Equal(v.Seats, want) || v.Joined != 2 || v.Host != (seat == "C") {
+		// A quick match starts on its own: no one is its host.
+		if !slices.Equal(v.Seats, want) || v.Joined != 2 || v.Host {
 			t.Errorf("lobby view of %q: seats %+v, joined %d, host %v", seat, v.Seats, v.Joined, v.Host)
 		}
 	}
@@ -80,12 +81,15 @@ func TestLobbyViewShowsOnlyYourSeat(t *testing.T) {
 }
 
 func TestViewOfAPrivateMatchGivesTheCodeToPlayersOnly(t *testing.T) {
-	s := newLog(t).create(private).add(ada).state()
-	if v := ViewFor(s, "C"); v.Code != "QWERTY" || v.Mode != events.ModePrivate || v.Deadline == nil {
+	s := newLog(t).create(private).add(ada, bob).state()
+	if v := ViewFor(s, "C"); v.Code != "QWERTY" || v.Mode != events.ModePrivate || v.Deadline == nil || !v.Host {
 		t.Errorf("host view %+v", v)
 	}
 	if v := ViewFor(s, ""); v.Code != "" {
 		t.Errorf("spectator sees the code %q", v.Code)
+	}
+	if v := ViewFor(s, "A"); v.Code != "QWERTY" || v.Host {
+		t.Errorf("guest view %+v", v)
 	}
 	if v := ViewFor(s, "D"); v.Code != "" || v.You != "" {
 		t.Errorf("an empty seat sees the code %q or sits as %q", v.Code, v.You)
@@ -104,7 +108,7 @@ func TestViewWhileAnswering(t *testing.T) {
 	if !slices.Equal(v.Seats, want) {
 		t.Errorf("seats %+v", v.Seats)
 	}
-	if v.Phase != events.PhaseAnswering || v.Round != 2 || v.Prompt != "prompt two" || v.You != "C" || !v.Host {
+	if v.Phase != events.PhaseAnswering || v.Round != 2 || v.Prompt != "prompt two" || v.You != "C" || v.Host {
 		t.Errorf("view %+v", v)
 	}
 	for _, a := range v.Answers {

@@ -22,6 +22,7 @@ type View struct {
 	Round          int             `json:"round"`
 	Rounds         int             `json:"rounds"`
 	Prompt         string          `json:"prompt"`
+	Prompts        []RoundPrompt   `json:"prompts,omitempty"` // every round begun so far, for history
 	Deadline       *time.Time      `json:"deadline,omitempty"`
 	You            string          `json:"you,omitempty"`
 	Host           bool            `json:"host,omitempty"` // you are the host
@@ -38,6 +39,12 @@ type View struct {
 	Rematch        string          `json:"rematch,omitempty"` // match id of "play again"
 	Timeline       []TimelineEntry `json:"timeline,omitempty"`
 	Version        int             `json:"version"` // events applied; grows with every change
+}
+
+// RoundPrompt is the prompt of a round that has begun.
+type RoundPrompt struct {
+	Round  int    `json:"round"`
+	Prompt string `json:"prompt"`
 }
 
 // SeatView is a seat as everyone sees it during play.
@@ -100,6 +107,9 @@ func ViewFor(s *State, seat string) View {
 	}
 	if r := s.CurrentRound(); r != nil {
 		v.Prompt = r.Prompt
+	}
+	for _, r := range s.Rounds {
+		v.Prompts = append(v.Prompts, RoundPrompt{Round: r.Number, Prompt: r.Prompt})
 	}
 	if !s.Deadline.IsZero() {
 		d := s.Deadline

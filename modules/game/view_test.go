@@ -108,6 +108,9 @@ func TestViewWhileAnswering(t *testing.T) {
 	if !slices.Equal(v.Seats, want) {
 		t.Errorf("seats %+v", v.Seats)
 	}
+	if p := v.Prompts; len(p) != 2 || p[0] != (RoundPrompt{1, s.Rounds[0].Prompt}) || p[1] != (RoundPrompt{2, "prompt two"}) {
+		t.Errorf("prompts of the rounds begun: %+v", p)
+	}
 	if v.Phase != events.PhaseAnswering || v.Round != 2 || v.Prompt != "prompt two" || v.You != "C" || v.Host {
 		t.Errorf("view %+v", v)
 	}

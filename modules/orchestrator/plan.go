@@ -44,16 +44,20 @@ func planFor(s *game.State, now time.Time, done sent) plan {
 		}
 	}
 
-	if !s.Deadline.IsZero() {
+	due := s.Deadline
+	if lobbyFull(s) {
+		due = now // a full quick lobby has no one left to wait for
+	}
+	if !due.IsZero() {
 		id := deadlineID(s)
 		switch at, ok := done[id]; {
-		case !now.Before(s.Deadline) && (!ok || now.Sub(at) >= resendAfter):
+		case !now.Before(due) && (!ok || now.Sub(at) >= resendAfter):
 			p.deadline = &events.DeadlineReached{Phase: s.Phase, Round: s.Round}
 			earliest(now.Add(resendAfter))
 		case ok:
 			earliest(at.Add(resendAfter))
 		default:
-			earliest(s.Deadline)
+			earliest(due)
 		}
 	}
 
@@ -115,6 +119,20 @@ func answerDispatchAt(s *game.State, r *game.Round) time.Time {
 		}
 	}
 	return latest
+}
+
+// lobbyFull reports a quick match whose human seats are all taken.
+func lobbyFull(s *game.State) bool {
+	if s.Phase != events.PhaseLobby || s.Settings.Mode != events.ModeQuick {
+		return false
+	}
+	humans := 0
+	for _, seat := range s.Seats {
+		if seat.Human {
+			humans++
+		}
+	}
+	return humans >= s.Settings.Humans
 }
 
 func deadlineID(s *game.State) string {

@@ -131,3 +131,35 @@ func TestPlanFinishedMatchNeedsNothing(t *testing.T) {
 		t.Fatalf("finished match planned %+v", p)
 	}
 }
+
+// A quick lobby starts as soon as its last human seat is taken.
+func TestPlanFullQuickLobbyStartsAtOnce(t *testing.T) {
+	s := game.New("q1")
+	for i, p := range []events.Payload{
+		&events.MatchCreated{
+			Mode: events.ModeQuick, Seats: 3, Humans: 2, Rounds: 1, Prompts: []string{"p"}, SeatOrder: []string{"A", "B", "C"},
+			Robots:         []events.RobotSeat{{RobotID: "r1", Name: "R1", Model: "m"}, {RobotID: "r2", Name: "R2", Model: "m"}},
+			AnswerWindowMs: 1000, VoteWindowMs: 1000, LobbyWaitMs: 60_000, MaxAnswerChars: 10,
+		},
+		&events.PlayerJoined{PlayerID: "p1", Name: "Ann", TokenHash: strings.Repeat("ab", 32)},
+	} {
+		if err := game.Apply(s, events.MustNew("q1", events.SourceGateway, t0.Add(time.Duration(i)), p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if p := planFor(s, t0.Add(time.Second), sent{}); p.deadline != nil {
+		t.Fatal("a lobby with a free human seat started early")
+	}
+	if err := game.Apply(s, events.MustNew("q1", events.SourceGateway, t0.Add(time.Second),
+		&events.PlayerJoined{PlayerID: "p2", Name: "Bo", TokenHash: strings.Repeat("cd", 32)})); err != nil {
+		t.Fatal(err)
+	}
+	p := planFor(s, t0.Add(2*time.Second), sent{})
+	if p.deadline == nil || p.deadline.Phase != events.PhaseLobby {
+		t.Fatalf("full quick lobby not closed: %+v", p)
+	}
+	e := events.MustNew("q1", events.SourceOrchestrator, t0.Add(2*time.Second), p.deadline)
+	if err := game.Apply(s, e); err != nil || s.Phase != events.PhaseAnswering || len(s.Seats) != 3 {
+		t.Fatalf("lobby close did not start the match: %v, phase %s, %d seats", err, s.Phase, len(s.Seats))
+	}
+}

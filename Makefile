@@ -19,9 +19,10 @@ test:
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) .
 
-## bench: Go benchmarks of the hot paths
+## bench: Go benchmarks of the hot paths (reducer, views, encoding, replay from the embedded broker); see docs/performance.md
+BENCHTIME ?= 1s
 bench:
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 ./...
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 -benchtime=$(BENCHTIME) -timeout 10m ./...
 
 ## lint: formatting, vet and staticcheck
 lint:

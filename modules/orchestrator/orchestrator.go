@@ -40,9 +40,8 @@ type Orchestrator struct {
 	clock    *kafka.Group
 	bridge   *kafka.Group
 
-	mu       sync.Mutex
-	matches  map[string]*match
-	finished map[string]bool // ended matches: later records for them are ignored
+	mu      sync.Mutex
+	matches map[string]*match // live matches only: a finished one is dropped
 }
 
 // match is one live match of an assigned partition.
@@ -62,7 +61,7 @@ func New(clients *kafka.Clients, reg prometheus.Registerer, logger *slog.Logger)
 	}
 	return &Orchestrator{
 		clients: clients, logger: logger.With("module", "orchestrator"), metrics: m, now: time.Now,
-		matches: map[string]*match{}, finished: map[string]bool{},
+		matches: map[string]*match{},
 	}, nil
 }
 
@@ -132,10 +131,8 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 		return err
 	}
 	live := map[string]*match{}
-	done := map[string]bool{}
 	for id, s := range snaps {
 		if s.State.Phase == events.PhaseFinished {
-			done[id] = true
 			continue
 		}
 		live[id] = &match{state: s.State, partition: s.Partition, offset: s.Offset, sent: sent{}}
@@ -143,7 +140,7 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 	tail := 0
 	err = o.clients.ReadToEnd(ctx, o.clients.Topics.MatchEvents, ps, from, func(r *kgo.Record) error {
 		tail++
-		o.fold(live, done, r)
+		o.fold(live, r)
 		return nil
 	})
 	if err != nil {
@@ -151,9 +148,6 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for id := range done {
-		o.finished[id] = true
-	}
 	for id, m := range live {
 		if old := o.matches[id]; old != nil {
 			old.timer.Stop()
@@ -202,14 +196,14 @@ func (o *Orchestrator) revoked(_ context.Context, revoked map[string][]int32) {
 }
 
 // fold applies record r to the match it belongs to in live, once: a record
-// at or before a match's offset is already in its state.
-func (o *Orchestrator) fold(live map[string]*match, done map[string]bool, r *kgo.Record) (*match, string) {
+// at or before a match's offset is already in its state. A record of a match
+// not in live starts a fresh state; if that is not a match.created (a late
+// fact of a finished match), the reducer rejects it and the state is dropped,
+// so finished matches need no tombstones.
+func (o *Orchestrator) fold(live map[string]*match, r *kgo.Record) (*match, string) {
 	e, err := events.Decode(r.Value)
 	if err != nil {
 		return nil, "" // malformed: the materializer dead-letters it
-	}
-	if done[e.MatchID] {
-		return nil, e.MatchID
 	}
 	m := live[e.MatchID]
 	if m == nil {
@@ -229,7 +223,6 @@ func (o *Orchestrator) fold(live map[string]*match, done map[string]bool, r *kgo
 		return nil, e.MatchID
 	case events.PhaseFinished:
 		delete(live, e.MatchID)
-		done[e.MatchID] = true
 		return nil, e.MatchID
 	}
 	return m, e.MatchID
@@ -239,13 +232,14 @@ func (o *Orchestrator) fold(live map[string]*match, done map[string]bool, r *kgo
 func (o *Orchestrator) handle(_ context.Context, r *kgo.Record) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	m, id := o.fold(o.matches, o.finished, r)
+	old := o.matches[string(r.Key)] // records are keyed by match id
+	m, id := o.fold(o.matches, r)
 	if id == "" {
 		return nil
 	}
 	if m == nil {
-		if old := o.matches[id]; old != nil {
-			old.timer.Stop()
+		if old != nil && old.timer != nil {
+			old.timer.Stop() // finished: its timer has nothing left to do
 		}
 		return nil
 	}

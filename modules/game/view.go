@@ -103,7 +103,7 @@ func ViewFor(s *State, seat string) View {
 	if you := s.SeatOf(seat); you != nil {
 		v.You = you.Letter
 		v.Host = you.Letter == s.Host && s.Settings.Mode == events.ModePrivate // quick matches start on their own
-		v.Code = s.Settings.Code // the invite is the players' to share, not a spectator's
+		v.Code = s.Settings.Code                                               // the invite is the players' to share, not a spectator's
 	}
 	if r := s.CurrentRound(); r != nil {
 		v.Prompt = r.Prompt

@@ -102,8 +102,10 @@ func ViewFor(s *State, seat string) View {
 	}
 	if you := s.SeatOf(seat); you != nil {
 		v.You = you.Letter
-		v.Host = you.Letter == s.Host && s.Settings.Mode == events.ModePrivate // quick matches start on their own
-		v.Code = s.Settings.Code                                               // the invite is the players' to share, not a spectator's
+		// A quick match starts on its own: it has no host. The invite is
+		// the players' to share, not a spectator's.
+		v.Host = you.Letter == s.Host && s.Settings.Mode == events.ModePrivate
+		v.Code = s.Settings.Code
 	}
 	if r := s.CurrentRound(); r != nil {
 		v.Prompt = r.Prompt

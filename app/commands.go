@@ -14,7 +14,9 @@ import (
 )
 
 // extraCommands are the tools built on the match log (seed, replay, bench).
-func extraCommands() []*cobra.Command { return nil }
+func extraCommands() []*cobra.Command {
+	return []*cobra.Command{newSeedCmd(), newReplayCmd()}
+}
 
 func newBrokerCmd() *cobra.Command {
 	cmd := &cobra.Command{

@@ -1,0 +1,298 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/game"
+	"github.com/arena-hq/arena/modules/materializer"
+)
+
+var seedNow = time.Date(2026, 6, 1, 18, 30, 0, 0, time.UTC)
+
+func TestGenerateMatchesIsDeterministic(t *testing.T) {
+	cfg := config.Default()
+	opts := seedOptions{Matches: 4, Seed: 42, Days: 3, Now: seedNow}
+	a, err := generateMatches(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := generateMatches(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		t.Fatal("the same seed generated different matches")
+	}
+	opts.Seed = 43
+	c, err := generateMatches(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if a[i].State.MatchID == c[i].State.MatchID {
+			t.Fatalf("seeds 42 and 43 both generated match %s", a[i].State.MatchID)
+		}
+	}
+}
+
+// Every generated match is one the rules accept event by event, finished,
+// and the set is varied the way real play would be.
+func TestGeneratedMatchesAreValidAndVaried(t *testing.T) {
+	cfg := config.Default()
+	opts := seedOptions{Matches: 40, Seed: 5, Days: 7, Now: seedNow}
+	ms, err := generateMatches(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := map[string]int{}
+	seats, humans, rounds := map[int]bool{}, map[int]bool{}, map[int]bool{}
+	personalities := map[string]bool{}
+	var robotAnswers, noAnswers, humanPicks, votes int
+	var prevEnd time.Time
+	for _, m := range ms {
+		s := game.New(m.State.MatchID)
+		for _, e := range m.Events {
+			if err := game.Apply(s, e); err != nil {
+				t.Fatalf("match %s: %s refused: %v", s.MatchID, e.Type, err)
+			}
+			if e.Source != events.SourceSeed || e.MatchID != s.MatchID {
+				t.Fatalf("event %+v: wrong source or match", e)
+			}
+		}
+		if s.Phase != events.PhaseFinished || s.EndReason != events.EndCompleted || s.Events != len(m.Events) {
+			t.Fatalf("match %s ends %s/%s after %d of %d events", s.MatchID, s.Phase, s.EndReason, s.Events, len(m.Events))
+		}
+		// Spread over the past days, in order, all over before now.
+		created := m.Events[0].Time
+		if created.Before(seedNow.Add(-8*24*time.Hour)) || !s.EndedAt.Before(seedNow) || created.Before(prevEnd) {
+			t.Fatalf("match %s runs %s..%s: outside the past week or overlapping the previous one", s.MatchID, created, s.EndedAt)
+		}
+		prevEnd = s.EndedAt
+		modes[s.Settings.Mode]++
+		if (s.Settings.Mode == events.ModePrivate) != (len(s.Settings.Code) == 6) {
+			t.Errorf("match %s: mode %s with code %q", s.MatchID, s.Settings.Mode, s.Settings.Code)
+		}
+		seats[len(s.Seats)] = true
+		humans[humansIn(s)] = true
+		rounds[s.Settings.Rounds] = true
+		if len(s.Rounds) != s.Settings.Rounds {
+			t.Errorf("match %s played %d of %d rounds", s.MatchID, len(s.Rounds), s.Settings.Rounds)
+		}
+		for _, seat := range s.Seats {
+			if seat.Human {
+				continue
+			}
+			p, ok := cfg.Personality(seat.RobotID)
+			if !ok || seat.Name != p.Name || seat.Model != p.Model {
+				t.Errorf("robot seat %+v is not from the stable", seat)
+			}
+			personalities[seat.RobotID] = true
+		}
+		for _, r := range s.Rounds {
+			if len(r.Answers) != len(s.Seats) {
+				t.Errorf("round %d of %s has %d answers for %d seats", r.Number, s.MatchID, len(r.Answers), len(s.Seats))
+			}
+			for _, a := range r.Answers {
+				if utf8.RuneCountInString(a.Text) > cfg.Game.MaxAnswerChars {
+					t.Errorf("answer over the limit: %q", a.Text)
+				}
+				if a.NoAnswer {
+					noAnswers++
+				} else if !s.SeatOf(a.Seat).Human {
+					robotAnswers++
+					if a.ProcessingMs <= 0 {
+						t.Errorf("robot answer without processing time: %+v", a)
+					}
+				}
+				if !a.At.Before(r.StartedAt.Add(cfg.Game.AnswerWindow).Add(time.Millisecond)) {
+					t.Errorf("answer at %s after the window of round %d", a.At, r.Number)
+				}
+			}
+			for _, v := range r.Votes {
+				votes++
+				if s.SeatOf(v.Seat).Human {
+					humanPicks++
+				}
+			}
+		}
+	}
+	if modes[events.ModeQuick] == 0 || modes[events.ModePrivate] == 0 {
+		t.Errorf("modes %v: want both", modes)
+	}
+	for _, n := range []int{3, 4, 5, 6} {
+		if !seats[n] {
+			t.Errorf("no match with %d seats in %v", n, seats)
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		if !humans[n] {
+			t.Errorf("no match with %d humans", n)
+		}
+	}
+	for n := 3; n <= 5; n++ {
+		if !rounds[n] {
+			t.Errorf("no match with %d rounds", n)
+		}
+	}
+	if len(personalities) < len(cfg.Robots)-1 {
+		t.Errorf("only %d of %d personalities played", len(personalities), len(cfg.Robots))
+	}
+	if robotAnswers == 0 || noAnswers == 0 {
+		t.Errorf("robot answers %d, missed answers %d: want some of each", robotAnswers, noAnswers)
+	}
+	if humanPicks == 0 || humanPicks == votes {
+		t.Errorf("%d of %d votes picked a human: want some right and some wrong", humanPicks, votes)
+	}
+}
+
+func TestGenerateMatchesNeedsAStable(t *testing.T) {
+	cfg := config.Default()
+	cfg.Robots = cfg.Robots[:1]
+	if _, err := generateMatches(cfg, seedOptions{Matches: 1, Seed: 1, Days: 1, Now: seedNow}); err == nil {
+		t.Fatal("seeded with one robot")
+	}
+	// A small stable caps the seats instead of failing.
+	cfg = config.Default()
+	cfg.Robots = cfg.Robots[:3]
+	ms, err := generateMatches(cfg, seedOptions{Matches: 20, Seed: 1, Days: 1, Now: seedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if n := len(m.State.Seats); n > 4 {
+			t.Fatalf("%d seats with a stable of 3", n)
+		}
+	}
+}
+
+// Seeded matches go through the real log: replay folds each one to its
+// finished state, the materializer publishes the same states to match-state,
+// and the history view lists them all. Seeding again with the same seed
+// changes nothing.
+func TestSeededMatchesReplayAndMaterialize(t *testing.T) {
+	l := startTestLog(t)
+	l.ensureTopics(t)
+	ctx := testCtx(t)
+	opts := seedOptions{Matches: 6, Seed: 9, Days: 2, Now: seedNow}
+	seeded, err := seedMatches(ctx, l.clients, l.cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Seeding twice writes the same event ids again: duplicates, dropped.
+	if _, err := seedMatches(ctx, l.clients, l.cfg, opts); err != nil {
+		t.Fatal(err)
+	}
+
+	replayed := map[string]*game.State{}
+	for _, m := range seeded {
+		id := m.State.MatchID
+		s, evs, err := replayMatch(ctx, l.clients, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(evs) != 2*len(m.Events) {
+			t.Errorf("match %s: %d records, want %d (seeded twice)", id, len(evs), 2*len(m.Events))
+		}
+		if s.Phase != events.PhaseFinished || s.EndReason != events.EndCompleted || len(s.Rejections) != 0 {
+			t.Fatalf("match %s replays to %s/%s with %d rejections", id, s.Phase, s.EndReason, len(s.Rejections))
+		}
+		if stateJSON(t, s) != stateJSON(t, m.State) {
+			t.Fatalf("match %s: replayed state differs from the generated one", id)
+		}
+		replayed[id] = s
+	}
+
+	m := materializer.New(l.clients, discardLogger())
+	if err := m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- m.Run(runCtx) }()
+	defer func() {
+		stop()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+		_ = m.Stop(context.Background())
+	}()
+
+	partitions := []int32{0, 1, 2}
+	lastOffsets := map[string]int64{}
+	for id := range replayed {
+		lastOffsets[id] = lastOffsetOf(t, l, id)
+	}
+	var snaps map[string]materializer.Snapshot
+	waitFor(t, "the materializer to publish every seeded match", func() bool {
+		time.Sleep(100 * time.Millisecond)
+		snaps, err = materializer.LoadSnapshots(ctx, l.clients, partitions)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for id, want := range replayed {
+			// Both copies folded: the snapshot covers the last record.
+			if s, ok := snaps[id]; !ok || s.State.Phase != events.PhaseFinished || s.State.Events != want.Events ||
+				s.Offset < lastOffsets[id] {
+				return false
+			}
+		}
+		return true
+	})
+
+	views := materializer.NewViews()
+	for id, want := range replayed {
+		got := snaps[id].State
+		for letter, score := range want.Scores {
+			if got.Scores[letter] != score {
+				t.Errorf("match %s seat %s: published %d, replayed %d", id, letter, got.Scores[letter], score)
+			}
+		}
+		if stateJSON(t, got) != stateJSON(t, want) {
+			t.Errorf("match %s: published state differs from the replayed one", id)
+		}
+		views.Put(got)
+	}
+	items, _ := views.History(100, "")
+	var listed []string
+	for _, it := range items {
+		listed = append(listed, it.MatchID)
+	}
+	var want []string
+	for i := len(seeded) - 1; i >= 0; i-- { // newest first
+		want = append(want, seeded[i].State.MatchID)
+	}
+	if !slices.Equal(listed, want) {
+		t.Fatalf("history lists %v, want %v", listed, want)
+	}
+	if st := views.Stats(); st.Matches != len(seeded) || len(st.Robots) == 0 || st.Detectives.Votes == 0 {
+		t.Fatalf("stats %+v: want every seeded match counted", st)
+	}
+}
+
+// lastOffsetOf is the offset of the last record of match id in match-events.
+func lastOffsetOf(t *testing.T, l *testLog, id string) int64 {
+	t.Helper()
+	topic := l.clients.Topics.MatchEvents
+	last := int64(-1)
+	err := l.clients.ReadToEnd(context.Background(), topic, []int32{keyPartition(topic, id, 3)}, nil, func(r *kgo.Record) error {
+		if string(r.Key) == id {
+			last = r.Offset
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return last
+}

@@ -31,6 +31,22 @@ const margin = 1500 * time.Millisecond
 // at once; robots mostly wait (on the model, or pretending to type).
 const concurrency = 64
 
+// Group timeouts of the robot groups. A robot killed without leaving its
+// group keeps its partitions until the coordinator misses its heartbeats for
+// sessionTimeout; the survivors learn of the rebalance at their next
+// heartbeat and redo the commands the dead member had not committed. So a
+// command is redone about sessionTimeout+heartbeatInterval (7-8 s) after a
+// crash, well inside the default 45 s answer window. 6 s is the lowest
+// session timeout Apache Kafka and MSK accept by default
+// (group.min.session.timeout.ms). rebalanceTimeout bounds how long a live
+// member may take to give up a revoked partition (in-flight commands drain
+// for up to the runner's 5 s DrainTimeout, then are cancelled and redone).
+const (
+	sessionTimeout    = 6 * time.Second
+	heartbeatInterval = time.Second
+	rebalanceTimeout  = 15 * time.Second
+)
+
 // GroupFor is the consumer group of personality id.
 func GroupFor(id string) string { return "robot-" + id }
 
@@ -73,6 +89,7 @@ func (r *Robots) Start(context.Context) error {
 		g, err := kafka.NewGroup(r.clients, kafka.GroupConfig{
 			Name: GroupFor(pers.ID), Group: GroupFor(pers.ID), Topics: []string{r.clients.Topics.RobotCommands},
 			Handle: r.handler(pers), Concurrency: concurrency,
+			SessionTimeout: sessionTimeout, HeartbeatInterval: heartbeatInterval, RebalanceTimeout: rebalanceTimeout,
 		}, r.logger.With("robot", pers.ID))
 		if err != nil {
 			return err

@@ -3,7 +3,7 @@ GO        ?= go
 BIN       ?= bin/arena
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/arena-hq/arena/app.version=$(VERSION)
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: run test build bench lint fuzz clean
 

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -141,4 +140,3 @@ func build(names []string, d *deps) ([]Service, error) {
 	return out, nil
 }
 
-func hasModule(names []string, name string) bool { return slices.Contains(names, name) }

@@ -139,4 +139,3 @@ func build(names []string, d *deps) ([]Service, error) {
 	}
 	return out, nil
 }
-

@@ -15,7 +15,7 @@ import (
 
 // extraCommands are the tools built on the match log (seed, replay, bench).
 func extraCommands() []*cobra.Command {
-	return []*cobra.Command{newSeedCmd(), newReplayCmd()}
+	return []*cobra.Command{newSeedCmd(), newReplayCmd(), newBenchCmd()}
 }
 
 func newBrokerCmd() *cobra.Command {

@@ -1,7 +1,10 @@
 package app
 
 import (
+	"net/http"
+	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -62,5 +65,102 @@ func TestBenchPlaysMatchesAndReports(t *testing.T) {
 	}
 	if !strings.Contains(out, "memory per idle player: ") {
 		t.Error("no idle player memory figure")
+	}
+}
+
+// TestMetricsDuringMatch scrapes /metrics while `arena bench` plays a match
+// against a running `serve --all`, and finds the series operators need:
+// consumer lag, records produced per topic, live matches by phase, connected
+// players, action-to-broadcast latency, robot reply time and model calls,
+// and the Kafka client and process series.
+func TestMetricsDuringMatch(t *testing.T) {
+	httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+	srv := startArena(t, t.TempDir(), []string{
+		"ARENA_KAFKA_EMBEDDED_ADDR=" + brokerAddr, "ARENA_LLM_PROVIDER=scripted",
+		"ARENA_GAME_ROUNDS=1", "ARENA_GAME_ANSWER_WINDOW=4s", "ARENA_GAME_VOTE_WINDOW=3s", "ARENA_GAME_RESULTS_PAUSE=100ms",
+	}, "serve", "--all", "--data-dir", filepath.Join(t.TempDir(), "data"), "--http-addr", httpAddr)
+	base := "http://" + httpAddr
+	waitStatus(t, srv, base+"/readyz", http.StatusOK)
+
+	bench := startArena(t, t.TempDir(), nil, "bench", "--target", base, "--matches", "1", "--humans", "1",
+		"--duration", "1s", "--think", "10ms", "--baseline=false", "--progress", "1s")
+	seen := map[string]float64{} // series -> largest value scraped
+	scrape := func() {
+		code, _, body := get(base + "/metrics")
+		if code != http.StatusOK {
+			t.Fatalf("/metrics: %d %s", code, body)
+		}
+		for line := range strings.Lines(body) {
+			if strings.HasPrefix(line, "#") {
+				continue
+			}
+			i := strings.LastIndexByte(strings.TrimSpace(line), ' ')
+			if i < 0 {
+				continue
+			}
+			v, _ := strconv.ParseFloat(strings.TrimSpace(line[i+1:]), 64)
+			series := line[:i]
+			seen[series] = max(seen[series], v)
+		}
+	}
+	for !bench.exited() {
+		scrape()
+		time.Sleep(100 * time.Millisecond)
+	}
+	scrape()
+	if code := bench.wait(t, time.Minute); code != 0 {
+		t.Fatalf("bench exited %d: %s\n%s", code, bench.out, bench.err)
+	}
+
+	// Each want is a prefix of a series (name and leading labels) and
+	// whether some scrape must have shown it above zero.
+	wants := []struct {
+		prefix   string
+		positive bool
+	}{
+		{`arena_consumer_lag{group="arena-materializer",partition="`, false},
+		{`arena_records_produced_total{topic="match-events"}`, true},
+		{`arena_records_produced_total{topic="match-state"}`, true},
+		{`arena_records_produced_total{topic="robot-commands"}`, true},
+		{`arena_records_consumed_total{group="arena-materializer",topic="match-events"}`, true},
+		{`arena_live_matches{phase="answering"}`, true},
+		{`arena_ws_connections`, true},
+		{`arena_action_broadcast_seconds_count`, true},
+		{`arena_action_broadcast_seconds_bucket{le="0.001"}`, false},
+		{`arena_robot_reply_seconds_count{kind="answer",personality="`, true},
+		{`arena_robot_model_call_seconds_count{`, true},
+		{`arena_gateway_actions_total{result="ok",type="answer"}`, true},
+		{`arena_kafka_produce_bytes_total{client="gateway-producer"`, true},
+		{`process_resident_memory_bytes`, true},
+	}
+	for _, w := range wants {
+		found, positive := false, false
+		for series, v := range seen {
+			if strings.HasPrefix(series, w.prefix) {
+				found = true
+				positive = positive || v > 0
+			}
+		}
+		switch {
+		case !found:
+			t.Errorf("no series %s... on /metrics", w.prefix)
+		case w.positive && !positive:
+			t.Errorf("series %s... never above zero", w.prefix)
+		}
+	}
+	for series := range seen {
+		if strings.Contains(series, "match_id") || strings.Contains(series, "matchId") {
+			t.Errorf("a series is labelled by match: %s", series)
+		}
+	}
+	if t.Failed() {
+		var names []string
+		for s := range seen {
+			if strings.HasPrefix(s, "arena_") && !strings.HasPrefix(s, "arena_kafka_") {
+				names = append(names, s)
+			}
+		}
+		slices.Sort(names)
+		t.Logf("arena series seen:\n%s", strings.Join(names, "\n"))
 	}
 }

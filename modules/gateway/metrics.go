@@ -34,7 +34,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		broadcast: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "arena_action_broadcast_seconds",
 			Help:    "Time from producing a player's event to pushing the first view that includes it.",
-			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+			// Fine at the low end: the target is a few milliseconds (docs/performance.md).
+			Buckets: []float64{.0005, .001, .002, .003, .005, .0075, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
 		live: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "arena_live_matches",

@@ -83,7 +83,7 @@ func (c *Clients) newClient(name string, metered bool, extra []kgo.Opt) (*kgo.Cl
 		// client label; kprom unregisters them when the client closes.
 		label := c.claim(name)
 		m := kprom.NewMetrics("arena_kafka", kprom.Registerer(prometheus.WrapRegistererWith(prometheus.Labels{"client": label}, c.reg)))
-		opts = append(opts, kgo.WithHooks(m, released(func() { c.release(label) })))
+		opts = append(opts, kgo.WithHooks(m, producedHook{}, released(func() { c.release(label) })))
 	}
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)

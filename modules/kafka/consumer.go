@@ -157,6 +157,9 @@ func (g *Group) Run(ctx context.Context) error {
 	// BlockRebalanceOnPoll: a plain Close would wait forever for the
 	// AllowRebalance that the loop below skips when it stops mid-poll.
 	defer cl.CloseAllowingRebalance()
+	lagCtx, stopLag := context.WithCancel(ctx)
+	defer stopLag()
+	go g.reportLag(lagCtx, cl)
 
 	for {
 		fetches := cl.PollRecords(ctx, 1000)

@@ -12,6 +12,7 @@ type metrics struct {
 	calls     *prometheus.HistogramVec // model calls by personality, model and outcome
 	skipped   *prometheus.CounterVec   // commands that arrived past their deadline
 	fallbacks *prometheus.CounterVec   // votes that fell back to a random seat
+	replies   *prometheus.HistogramVec // command to reply, by personality and kind
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -27,11 +28,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "arena_robot_vote_fallbacks_total", Help: "Robot votes that fell back to a random seat after a bad or failed model reply.",
 		}, []string{"personality"}),
+		replies: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "arena_robot_reply_seconds",
+			Help: "Robot end-to-end time from the orchestrator's command to the reply published on robot-events " +
+				"(model call, human-like wait and Kafka hop included), by personality and kind (answer or vote).",
+			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64},
+		}, []string{"personality", "kind"}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.calls, m.skipped, m.fallbacks} {
+	for _, c := range []prometheus.Collector{m.calls, m.skipped, m.fallbacks, m.replies} {
 		if err := reg.Register(c); err != nil {
 			var are prometheus.AlreadyRegisteredError
 			if !errors.As(err, &are) {

@@ -149,10 +149,15 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 		}
 		ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(cmd.DeadlineMs))
 		defer cancel()
+		act := r.answer
 		if cmd.Kind == events.KindVote {
-			return r.vote(ctx, p, e.MatchID, cmd, deadline)
+			act = r.vote
 		}
-		return r.answer(ctx, p, e.MatchID, cmd, deadline)
+		err = act(ctx, p, e.MatchID, cmd, deadline)
+		if err == nil && ctx.Err() == nil { // replied, rather than given up at the deadline
+			r.metrics.replies.WithLabelValues(p.ID, cmd.Kind).Observe(time.Since(e.Time).Seconds())
+		}
+		return err
 	}
 }
 

@@ -32,8 +32,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Player actions (WebSocket frames and API calls) by type and result: ok, throttled or the error code sent back.",
 		}, []string{"type", "result"}),
 		broadcast: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name:    "arena_action_broadcast_seconds",
-			Help:    "Time from producing a player's event to pushing the first view that includes it.",
+			Name: "arena_action_broadcast_seconds",
+			Help: "Time from producing a player's event to pushing the first view that includes it.",
 			// Fine at the low end: the target is a few milliseconds (docs/performance.md).
 			Buckets: []float64{.0005, .001, .002, .003, .005, .0075, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),

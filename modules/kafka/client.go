@@ -7,10 +7,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -197,6 +200,22 @@ func awsCredentials(s config.SASL) func(context.Context) (aws.Auth, error) {
 		}
 		return a, nil
 	}
+}
+
+// explain adds what an operator should check to an error that leaves it
+// unsaid. Kafka answers a wrong SASL password with
+// SASL_AUTHENTICATION_FAILED, but some brokers (kfake among them) just close
+// the connection, and a TLS/plaintext mismatch looks the same: a bare EOF.
+// The hint names settings, never their values.
+func explain(cl *kgo.Client, err error) error {
+	if err == nil || !(errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)) {
+		return err
+	}
+	hint := "is kafka.tls.enabled right for this listener?"
+	if mechs, _ := cl.OptValue(kgo.SASL).([]sasl.Mechanism); len(mechs) > 0 {
+		hint = fmt.Sprintf("SASL %s authentication failed or was refused: check kafka.sasl.username and kafka.sasl.password, and kafka.tls.enabled", mechs[0].Name())
+	}
+	return fmt.Errorf("the broker closed the connection (%s): %w", hint, err)
 }
 
 // slogAdapter routes franz-go's logs to slog, one level down so that the

@@ -60,7 +60,7 @@ func EnsureTopics(ctx context.Context, cl *kgo.Client, t events.Topics, partitio
 	}
 	details, err := adm.ListTopics(ctx, names...)
 	if err != nil {
-		return nil, fmt.Errorf("list topics: %w", err)
+		return nil, fmt.Errorf("list topics: %w", explain(cl, err))
 	}
 	var statuses []TopicStatus
 	for _, s := range specs {

@@ -82,16 +82,20 @@ func (o *Options) defaults() error {
 
 // Phase is what one run (arena's or the raw pipeline's) measured.
 type Phase struct {
-	Name       string
-	Elapsed    time.Duration
-	Matches    int64 // completed (arena only)
-	Failed     int64
-	Actions    int64 // answers and votes sent (raw: frames)
-	Refused    int64 // error frames (arena only)
-	Latency    Summary
-	CPUSeconds float64 // server processes, user + system
-	RSSMax     int64   // server processes, bytes
-	FirstError string
+	Name    string
+	Elapsed time.Duration
+	Matches int64 // completed (arena only)
+	Failed  int64
+	Actions int64 // answers and votes sent (raw: frames)
+	Refused int64 // error frames (arena only)
+	Latency Summary
+	// ServerP50 and ServerP99 are the gateway's own view of the same path
+	// (arena_action_broadcast_seconds: produce to the first push), when
+	// /metrics has it.
+	ServerP50, ServerP99 float64
+	CPUSeconds           float64 // server processes, user + system
+	RSSMax               int64   // server processes, bytes
+	FirstError           string
 }
 
 // MatchesPerSecond and the other rates are over the phase's elapsed time.
@@ -188,6 +192,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Arena.Latency = al.latency.Summary()
 	if e := al.firstErr.Load(); e != nil {
 		rep.Arena.FirstError = *e
+	}
+	if q, _, ok := serverQuantiles(m.http, target+"/metrics", "arena_action_broadcast_seconds", 0.5, 0.99); ok {
+		rep.Arena.ServerP50, rep.Arena.ServerP99 = q[0], q[1]
 	}
 	if ctx.Err() != nil {
 		return rep, ctx.Err()
@@ -395,6 +402,9 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "arena: %d matches (%.2f/s), %d failed, %d actions (%.1f/s), %d refused, in %s\n",
 		a.Matches, a.MatchesPerSecond(), a.Failed, a.Actions, a.ActionsPerSecond(), a.Refused, a.Elapsed.Round(time.Millisecond))
 	fmt.Fprintf(w, "arena: action to every player's view: %s\n", a.Latency)
+	if a.ServerP50 > 0 {
+		fmt.Fprintf(w, "arena: inside the gateway (produce to first push, from /metrics buckets): p50 ~%.2fms  p99 ~%.2fms\n", a.ServerP50*1000, a.ServerP99*1000)
+	}
 	fmt.Fprintf(w, "arena: server CPU %.1f s (%.2f cores), RSS max %s\n", a.CPUSeconds, a.CPUCores(), mib(a.RSSMax))
 	if a.FirstError != "" {
 		fmt.Fprintf(w, "arena: first error: %s\n", a.FirstError)

@@ -2,6 +2,9 @@ package loadgen
 
 import (
 	"encoding/json"
+	"math"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -86,5 +89,24 @@ func TestBenchConfigLoads(t *testing.T) {
 		if r.Delay.Max != 0 {
 			t.Errorf("robot %s: delay %v, want none", r.ID, r.Delay)
 		}
+	}
+}
+
+func TestServerQuantiles(t *testing.T) {
+	page := `# HELP x
+arena_action_broadcast_seconds_bucket{le="0.001"} 0
+arena_action_broadcast_seconds_bucket{le="0.002"} 50
+arena_action_broadcast_seconds_bucket{le="0.01"} 100
+arena_action_broadcast_seconds_bucket{le="+Inf"} 100
+arena_action_broadcast_seconds_count 100
+`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte(page)) }))
+	defer srv.Close()
+	q, n, ok := serverQuantiles(srv.Client(), srv.URL, "arena_action_broadcast_seconds", 0.5, 0.99)
+	if !ok || n != 100 {
+		t.Fatalf("ok %v n %v", ok, n)
+	}
+	if math.Abs(q[0]-0.002) > 1e-9 || math.Abs(q[1]-(0.002+0.008*49/50)) > 1e-9 {
+		t.Errorf("quantiles %v", q)
 	}
 }

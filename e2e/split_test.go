@@ -199,25 +199,6 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 				return v.Round == round && v.Phase == events.PhaseAnswering
 			})
 		}
-		var killedAt time.Time
-		roundSeen := time.Now()
-		if round == 1 {
-			// Kill robot-1 once it has taken both robots' commands (each
-			// model call is counted as soon as it returns; then the robot
-			// "thinks" for 6-7 s).
-			waitFor(t, 10*time.Second, "robot-1 working on both robot answers", func() bool { return modelCalls(t, robot1.base) >= 2 })
-			if n := modelCalls(t, robot2.base); n != 0 {
-				t.Fatalf("standby robot-2 made %d model calls before the kill: robot-1 was meant to own the commands", n)
-			}
-			robot1.kill(t)
-			killedAt = time.Now()
-			for _, s := range host.current().Seats {
-				if s.Answered {
-					t.Fatalf("seat %s answered before the kill: the kill was not mid-round", s.Seat)
-				}
-			}
-			t.Logf("robot-1 SIGKILLed %s into round 1", killedAt.Sub(roundSeen).Round(time.Millisecond))
-		}
 		for i, p := range players {
 			text := fmt.Sprintf("%s's answer to round %d", p.name, round)
 			id := fmt.Sprintf("answer-%d", round)
@@ -229,7 +210,25 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 			}
 			acked = append(acked, action{kind: events.TypeAnswerSubmitted, seat: p.seat.Seat, round: round, text: text})
 		}
+		humansAnswered := time.Now()
+		var killedAt time.Time
 		if round == 1 {
+			// The humans' answers dispatch the robots' commands (robots
+			// answer once the first human has, or 30% into the window).
+			// Kill robot-1 once it has taken both: each model call is
+			// counted as soon as it returns; then the robot "thinks" 6-7 s.
+			waitFor(t, 15*time.Second, "robot-1 working on both robot answers", func() bool { return modelCalls(t, robot1.base) >= 2 })
+			if n := modelCalls(t, robot2.base); n != 0 {
+				t.Fatalf("standby robot-2 made %d model calls before the kill: robot-1 was meant to own the commands", n)
+			}
+			robot1.kill(t)
+			killedAt = time.Now()
+			for _, s := range host.current().Seats {
+				if s.Answered && s.Seat != host.seat.Seat && s.Seat != guest.seat.Seat {
+					t.Fatalf("seat %s answered before the kill: the kill was not mid-round", s.Seat)
+				}
+			}
+			t.Logf("robot-1 SIGKILLed %s after the first human answer of round 1", killedAt.Sub(humansAnswered).Round(time.Millisecond))
 			waitFor(t, 25*time.Second, "robot-2 redoing the killed robot's commands", func() bool { return modelCalls(t, robot2.base) >= 2 })
 			failover = time.Since(killedAt)
 		}
@@ -412,10 +411,70 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 	}
 	t.Logf("reconciled %d acknowledged actions and %d robot facts against %d events in match-events", checked, len(robotIDs), len(replayed.Events))
 
+	// The bridge is idempotent by derived ids: robot-events redelivered
+	// (as after an orchestrator crash between its produce to match-events
+	// and its offset commit) become copies with the same event ids, which
+	// the reducer drops. Deliver every robot reply of the match again.
+	redelivered := redeliverRobotEvents(t, cl, brokerAddr, matchID)
+	var again struct {
+		Events []events.Envelope `json:"events"`
+		State  *game.State       `json:"state"`
+	}
+	waitFor(t, 30*time.Second, "the bridge to pass the redelivered replies on", func() bool {
+		stdout, _, code := run(t, nil, "replay", matchID, "--json", "--config", configFile, "--data-dir", dataDir)
+		return code == 0 && json.Unmarshal([]byte(stdout), &again) == nil && len(again.Events) >= len(replayed.Events)+redelivered
+	})
+	for _, e := range again.Events[len(replayed.Events):] {
+		if _, seen := st.Seen[e.ID]; !seen {
+			t.Errorf("a redelivered robot reply became a new fact %s (%s)", e.ID, e.Type)
+		}
+	}
+	if again.State.Events != st.Events || fmt.Sprint(again.State.Scores) != fmt.Sprint(st.Scores) || len(again.State.Rejections) != len(st.Rejections) {
+		t.Errorf("redelivery changed the match: %d events applied (was %d), scores %v (were %v), %d rejections (were %d)",
+			again.State.Events, st.Events, again.State.Scores, st.Scores, len(again.State.Rejections), len(st.Rejections))
+	}
+	t.Logf("bridge: %d robot-events redelivered, folded 0 times", redelivered)
+
 	// Graceful stop of every role: SIGTERM drains and exits 0.
 	for _, p := range []*proc{gw1.proc, gw2.proc, robot2.proc, orchestrator.proc, materializer.proc, broker} {
 		if code := p.stop(t, 30*time.Second); code != 0 {
 			t.Errorf("%s exited %d after SIGTERM", p.name, code)
 		}
 	}
+}
+
+// redeliverRobotEvents produces every robot-events record of matchID again
+// and returns how many of them the bridge turns into match facts.
+func redeliverRobotEvents(t *testing.T, cl *kgo.Client, brokerAddr, matchID string) int {
+	t.Helper()
+	rd, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr),
+		kgo.ConsumeTopics("robot-events"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var recs []*kgo.Record
+	facts := 0
+	for ctx.Err() == nil {
+		rd.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if string(r.Key) != matchID {
+				return
+			}
+			recs = append(recs, &kgo.Record{Topic: r.Topic, Key: r.Key, Value: r.Value, Headers: r.Headers})
+			if e, err := events.Decode(r.Value); err == nil && e.Type != events.TypeResponseFailed {
+				facts++
+			}
+		})
+	}
+	if facts == 0 {
+		t.Fatal("no robot-events of the match")
+	}
+	pctx, pcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer pcancel()
+	if err := cl.ProduceSync(pctx, recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	return facts
 }

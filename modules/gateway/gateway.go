@@ -316,8 +316,28 @@ func (g *Gateway) follow(ctx context.Context) error {
 		case time.Since(failingSince) > followGiveUp:
 			return fmt.Errorf("every fetch failed for %s: %w", followGiveUp, lastErr)
 		}
-		fs.EachRecord(g.applySnapshot)
+		g.applyFetches(fs)
 	}
+}
+
+// applyFetches takes each partition's snapshots on its own goroutine:
+// decoding them is the follower's main cost, and a match's records are all
+// in one partition, so per-partition order is all the order there is.
+func (g *Gateway) applyFetches(fs kgo.Fetches) {
+	var wg sync.WaitGroup
+	fs.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) == 0 {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, r := range p.Records {
+				g.applySnapshot(r)
+			}
+		}()
+	})
+	wg.Wait()
 }
 
 // applySnapshot takes one match-state record into the store, the views and

@@ -227,8 +227,10 @@ func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string,
 		r.metrics.fallbacks.WithLabelValues(p.ID).Inc()
 		r.logger.Info("vote fell back to a random seat", "match_id", matchID, "robot", p.ID, "err", err)
 	}
-	// People take a few seconds to read the answers before they vote.
-	wait := min(time.Duration(1000+rng.IntN(3000))*time.Millisecond, time.Until(deadline)/2) - took
+	// People read the answers before they vote: the personality's thinking
+	// time, at most half of what is left of the window.
+	think, _ := humanTime(p, rng, 0, time.Until(deadline)/2+took, took)
+	wait := think
 	if !r.sleep(ctx, wait) {
 		return r.cancelled(ctx, deadline)
 	}

@@ -115,31 +115,10 @@ func TestServeAllSurvivesKill9(t *testing.T) {
 	dataDir := filepath.Join(dir, "data")
 	first := startServeAll(t, "serve-1", configFile, dataDir, httpAddr)
 
-	// play answers and votes every round as a human would.
-	play := func(p *player, rounds int) {
-		for round := 1; round <= rounds; round++ {
-			p.await(20*time.Second, fmt.Sprintf("round %d answering", round), func(v game.View) bool {
-				return v.Round == round && v.Phase == events.PhaseAnswering
-			})
-			p.act(map[string]any{"type": "answer", "id": fmt.Sprintf("a%d", round), "round": round, "text": fmt.Sprintf("%s in round %d", p.name, round)})
-			v := p.await(20*time.Second, fmt.Sprintf("round %d voting", round), func(v game.View) bool {
-				return v.Round == round && v.Phase == events.PhaseVoting
-			})
-			var pick string
-			for _, s := range v.Seats {
-				if s.Seat != p.seat.Seat {
-					pick = s.Seat
-					break
-				}
-			}
-			p.act(map[string]any{"type": "vote", "id": fmt.Sprintf("v%d", round), "round": round, "seat": pick})
-		}
-		p.await(30*time.Second, "the reveal", func(v game.View) bool { return v.Phase == events.PhaseFinished })
-	}
 	var finished []string
 	for i := range 2 {
 		p := quickMatch(t, first.base, fmt.Sprintf("Player %d", i+1))
-		play(p, 2)
+		playMatch(p, 2)
 		finished = append(finished, p.seat.MatchID)
 	}
 	// History is served from the materializer's views, a moment behind the

@@ -130,7 +130,9 @@ func groupMembers(t *testing.T, adm *kadm.Client) (map[string]int, bool) {
 // players on different gateways play a private match with two robots. The
 // robot process that holds the robot groups' partition is SIGKILLed while
 // it works on round 1's answers; the other robot process takes the
-// partition over and redoes them inside the answer window. The match must
+// partition over and redoes them inside the answer window; in round 2 that
+// robot process is stopped with SIGTERM mid-command and a third one takes
+// over. The match must
 // end with every seat's answer and vote in every round, every action the
 // gateways acknowledged folded exactly once, and the same state in `arena
 // replay --json` and on both gateways.
@@ -191,7 +193,8 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 		text, vote string
 	}
 	var acked []action
-	var failover, redone time.Duration
+	var failover, redone, drained, handover time.Duration
+	var robot3 role
 	const rounds = 2
 	for round := 1; round <= rounds; round++ {
 		for _, p := range players {
@@ -231,6 +234,28 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 			t.Logf("robot-1 SIGKILLed %s after the first human answer of round 1", killedAt.Sub(humansAnswered).Round(time.Millisecond))
 			waitFor(t, 25*time.Second, "robot-2 redoing the killed robot's commands", func() bool { return modelCalls(t, robot2.base) >= 2 })
 			failover = time.Since(killedAt)
+			// A new standby for round 2.
+			robot3 = startRole(t, "robot-3", "robot", configFile)
+			waitFor(t, 30*time.Second, "robot-3 joining every robot group", func() bool {
+				m, stable := groupMembers(t, adm)
+				return stable && m["robot-e2e-student"] == 2 && m["robot-e2e-scientist"] == 2 && m["robot-e2e-artist"] == 2
+			})
+		}
+		if round == 2 {
+			// Graceful stop mid-command: robot-2 drains (its in-flight
+			// commands finish or are left uncommitted), commits, leaves its
+			// groups, and robot-3 takes over without a session timeout.
+			waitFor(t, 15*time.Second, "robot-2 working on round 2", func() bool { return modelCalls(t, robot2.base) >= 6 })
+			if n := modelCalls(t, robot3.base); n != 0 {
+				t.Fatalf("standby robot-3 made %d model calls", n)
+			}
+			termAt := time.Now()
+			if code := robot2.stop(t, 30*time.Second); code != 0 {
+				t.Errorf("robot-2 exited %d after SIGTERM", code)
+			}
+			drained = time.Since(termAt)
+			waitFor(t, 25*time.Second, "robot-3 taking over robot-2's commands", func() bool { return modelCalls(t, robot3.base) >= 2 })
+			handover = time.Since(termAt)
 		}
 		for _, p := range players {
 			p.await(30*time.Second, fmt.Sprintf("round %d voting", round), func(v game.View) bool {
@@ -262,6 +287,8 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 	for _, p := range players {
 		final = p.await(60*time.Second, "the reveal", func(v game.View) bool { return v.Phase == events.PhaseFinished })
 	}
+	t.Logf("SIGTERM of robot-2 mid-command: exited after %s, robot-3 had its commands %s after the signal",
+		drained.Round(time.Millisecond), handover.Round(time.Millisecond))
 	t.Logf("failover: robot-2 took over the killed robot's commands %s after the SIGKILL; all round-1 answers were in %s after it",
 		failover.Round(time.Millisecond), redone.Round(time.Millisecond))
 
@@ -436,7 +463,7 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 	t.Logf("bridge: %d robot-events redelivered, folded 0 times", redelivered)
 
 	// Graceful stop of every role: SIGTERM drains and exits 0.
-	for _, p := range []*proc{gw1.proc, gw2.proc, robot2.proc, orchestrator.proc, materializer.proc, broker} {
+	for _, p := range []*proc{gw1.proc, gw2.proc, robot3.proc, orchestrator.proc, materializer.proc, broker} {
 		if code := p.stop(t, 30*time.Second); code != 0 {
 			t.Errorf("%s exited %d after SIGTERM", p.name, code)
 		}

@@ -35,7 +35,7 @@ const concurrency = 64
 // group keeps its partitions until the coordinator misses its heartbeats for
 // sessionTimeout; the survivors learn of the rebalance at their next
 // heartbeat and redo the commands the dead member had not committed. So a
-// command is redone at most sessionTimeout+heartbeatInterval (7 s) after a
+// command is redone about sessionTimeout+heartbeatInterval (7 s) after a
 // crash, well inside the default 45 s answer window. 6 s is the lowest
 // session timeout Apache Kafka and MSK accept by default
 // (group.min.session.timeout.ms). rebalanceTimeout bounds how long a live

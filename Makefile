@@ -33,6 +33,8 @@ lint:
 ## fuzz: run the fuzz tests for a while each
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzApply -fuzztime=60s ./modules/game/
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=60s ./modules/events/
+	$(GO) test -run='^$$' -fuzz=FuzzClientFrame -fuzztime=60s ./modules/gateway/
 
 clean:
 	rm -rf bin data

@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/openai/openai-go/v3"
@@ -213,6 +215,9 @@ func (o *OpenAI) retryDelay(err error, attempt int) (time.Duration, bool) {
 		return o.backoffFor(attempt), true
 	case errors.As(err, &urlErr):
 		// No response at all (refused, reset): the server may be restarting.
+		return o.backoffFor(attempt), true
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, syscall.ECONNRESET):
+		// The reply was cut off while being read: the connection died.
 		return o.backoffFor(attempt), true
 	}
 	return 0, false

@@ -445,3 +445,31 @@ func TestRetryAfter(t *testing.T) {
 		}
 	}
 }
+
+// A reply cut off mid-body (the server dies while writing; the non-streaming
+// form of a cut stream) is a failed attempt: retried, never parsed as text.
+func TestOpenAICutReplyIsRetried(t *testing.T) {
+	srv := newChatServer(t, func(call int, w http.ResponseWriter, _ *http.Request) {
+		if call == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", "400")
+			w.WriteHeader(http.StatusOK)
+			_, _ = io.WriteString(w, `{"id":"chatcmpl-cut","object":"chat.completion","choices":[{"index":0,"message":{"role":"assistant","content":"half an ans`)
+			w.(http.Flusher).Flush()
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				_ = conn.Close()
+			}
+			return
+		}
+		writeCompletion(w, "m", "the whole answer")
+	})
+	o := newTestOpenAI(t, srv, 2*time.Second, 3, nil)
+	resp, err := o.Complete(context.Background(), simpleRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Text != "the whole answer" || resp.Attempts != 2 || srv.callCount() != 2 {
+		t.Fatalf("resp = %+v, calls = %d", resp, srv.callCount())
+	}
+}

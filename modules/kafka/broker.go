@@ -72,6 +72,10 @@ func (b *Broker) Start() error {
 			// An empty group's offsets would expire after 7 days, and a dev
 			// install left off for a week would re-read whole topics.
 			"offsets.retention.minutes": "5256000", // ten years
+			// match-state gets a snapshot per event; compacting every few
+			// minutes (Kafka's default is far rarer here: an hour) keeps the
+			// disk and the gateway's catch-up on restart small.
+			"log.cleaner.backoff.ms": "300000",
 		}),
 		kfake.WithLogger(kfakeLogger{b.logger}),
 	}
@@ -100,6 +104,7 @@ func (b *Broker) Start() error {
 		return fmt.Errorf("embedded broker: %w", err)
 	}
 	b.cluster = c
+	c.Compact() // what a long run left behind, before anyone reads it
 	b.logger.Info("embedded broker listening", "addr", b.Addr(), "data_dir", b.cfg.DataDir, "sync_writes", b.cfg.SyncWrites)
 	return nil
 }

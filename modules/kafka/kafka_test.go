@@ -174,6 +174,52 @@ func TestBrokerSurvivesRestart(t *testing.T) {
 	}
 }
 
+// A restarted broker compacts match-state before serving it: little more
+// than each match's newest snapshot is left to read; match-events keeps all.
+func TestBrokerCompactsMatchStateOnStart(t *testing.T) {
+	dir := t.TempDir()
+	b := startBroker(t, dir)
+	addr := b.Addr()
+	c := newClients(t, addr, "")
+	ensure(t, c, 1)
+	pcl := newClient(t, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for i := range 50 {
+		key := fmt.Sprintf("m%d", i%5)
+		rec := &kgo.Record{Topic: c.Topics.MatchState, Key: []byte(key), Value: []byte(strconv.Itoa(i))}
+		if err := pcl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produceN(t, pcl, c.Topics.MatchEvents, 10)
+	pcl.Close()
+	b.Close()
+
+	startBrokerAt(t, addr, dir)
+	newest := map[string]string{}
+	n := 0
+	err := c.ReadToEnd(ctx, c.Topics.MatchState, []int32{0}, nil, func(r *kgo.Record) error {
+		n++
+		newest[string(r.Key)] = string(r.Value)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// As in Kafka, the newest batch (the active segment) is not compacted.
+	if n > 10 || newest["m0"] != "45" || newest["m4"] != "49" {
+		t.Fatalf("after restart match-state holds %d of 50 records (newest %v), want about the 5 newest", n, newest)
+	}
+	kept := 0
+	if err := c.ReadToEnd(ctx, c.Topics.MatchEvents, []int32{0}, nil, func(*kgo.Record) error { kept++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if kept != 10 {
+		t.Fatalf("match-events lost records to compaction: %d of 10", kept)
+	}
+}
+
 func TestEnsureTopicsReportsWrongPolicy(t *testing.T) {
 	b := startBroker(t, "")
 	c := newClients(t, b.Addr(), "bad-")

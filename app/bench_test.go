@@ -19,10 +19,10 @@ func TestBenchPlaysMatchesAndReports(t *testing.T) {
 	dir := t.TempDir()
 	p := startArena(t, dir, nil, "bench", "--matches", "2", "--humans", "2", "--rounds", "1",
 		"--duration", "1s", "--think", "50ms", "--progress", "500ms", "--idle-players", "4")
-	if code := p.wait(t, 3*time.Minute); code != 0 {
-		t.Fatalf("bench exited %d\nstdout:\n%s\nstderr:\n%s", code, p.out, p.err)
+	if code := p.Wait(t, 3*time.Minute); code != 0 {
+		t.Fatalf("bench exited %d\nstdout:\n%s\nstderr:\n%s", code, p.Out, p.Err)
 	}
-	out := p.out.String()
+	out := p.Out.String()
 	t.Logf("bench output:\n%s", out)
 
 	num := func(re string) float64 {
@@ -103,13 +103,13 @@ func TestMetricsDuringMatch(t *testing.T) {
 			seen[series] = max(seen[series], v)
 		}
 	}
-	for !bench.exited() {
+	for !bench.Exited() {
 		scrape()
 		time.Sleep(100 * time.Millisecond)
 	}
 	scrape()
-	if code := bench.wait(t, time.Minute); code != 0 {
-		t.Fatalf("bench exited %d: %s\n%s", code, bench.out, bench.err)
+	if code := bench.Wait(t, time.Minute); code != 0 {
+		t.Fatalf("bench exited %d: %s\n%s", code, bench.Out, bench.Err)
 	}
 
 	// Each want is a prefix of a series (name and leading labels) and

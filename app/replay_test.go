@@ -296,8 +296,8 @@ func TestSeedAndReplayCommands(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "data directory in use") || !strings.Contains(stderr, "kafka.embedded_addr") {
 		t.Fatalf("replay with the data dir held and no broker: exit %d, stderr %q", code, stderr)
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	if code := p.wait(t, 20*time.Second); code != 0 {
+	_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := p.Wait(t, 20*time.Second); code != 0 {
 		t.Fatalf("serve exit %d", code)
 	}
 }

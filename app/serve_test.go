@@ -1,19 +1,18 @@
 package app
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/arena-hq/arena/internal/arenatest"
 )
 
 // testVersion is stamped into the test binary, as make build stamps the
@@ -34,122 +33,24 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	arenaBin = filepath.Join(dir, "arena")
-	build := exec.Command("go", "build", "-o", arenaBin,
-		"-ldflags", "-X github.com/arena-hq/arena/app.version="+testVersion,
-		"github.com/arena-hq/arena")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building arena:", err)
+	arenaBin, err = arenatest.Build(dir, "-X github.com/arena-hq/arena/app.version="+testVersion)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return m.Run()
 }
 
-// freeAddr returns a loopback address with a port that was free a moment ago.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // proc is a running arena process.
-type proc struct {
-	cmd    *exec.Cmd
-	out    *lockedBuffer // stdout
-	err    *lockedBuffer // stderr
-	done   chan struct{}
-	exitAt time.Time
-}
+type proc = arenatest.Proc
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// arenaEnv is a hermetic environment: no ARENA_* or OPENAI_API_KEY from the
-// developer's shell, no user config file, plus extra.
-func arenaEnv(t *testing.T, extra ...string) []string {
-	t.Helper()
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "ARENA_") || strings.HasPrefix(kv, "OPENAI_") ||
-			strings.HasPrefix(kv, "XDG_CONFIG_HOME=") || strings.HasPrefix(kv, "HOME=") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	home := t.TempDir()
-	env = append(env, "HOME="+home, "XDG_CONFIG_HOME="+filepath.Join(home, ".config"))
-	return append(env, extra...)
-}
+var freeAddr = arenatest.FreeAddr
 
 // startArena starts the binary in dir (its working directory, so no stray
 // ./arena.yaml is read) with args and the hermetic environment plus env.
 func startArena(t *testing.T, dir string, env []string, args ...string) *proc {
 	t.Helper()
-	cmd := exec.Command(arenaBin, args...)
-	cmd.Dir = dir
-	cmd.Env = arenaEnv(t, env...)
-	p := &proc{cmd: cmd, out: &lockedBuffer{}, err: &lockedBuffer{}, done: make(chan struct{})}
-	cmd.Stdout, cmd.Stderr = p.out, p.err
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		_ = cmd.Wait()
-		p.exitAt = time.Now()
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-p.done
-		}
-		if t.Failed() {
-			t.Logf("arena %s stderr:\n%s", strings.Join(args, " "), p.err.String())
-		}
-	})
-	return p
-}
-
-// wait waits for the process to exit and returns its exit code.
-func (p *proc) wait(t *testing.T, limit time.Duration) int {
-	t.Helper()
-	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
-	case <-time.After(limit):
-		t.Fatalf("arena did not exit within %s; stderr:\n%s", limit, p.err.String())
-		return -1
-	}
-}
-
-func (p *proc) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
+	return arenatest.Start(t, arenaBin, dir, "arena", env, args...)
 }
 
 // runArena runs the binary to completion and returns stdout, stderr and
@@ -157,8 +58,8 @@ func (p *proc) exited() bool {
 func runArena(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	p := startArena(t, dir, env, args...)
-	code = p.wait(t, 60*time.Second)
-	return p.out.String(), p.err.String(), code
+	code = p.Wait(t, 60*time.Second)
+	return p.Out.String(), p.Err.String(), code
 }
 
 // get fetches url and returns its status, content type and body; status 0
@@ -183,8 +84,8 @@ func waitStatus(t *testing.T, p *proc, url string, want int) {
 		if code == want {
 			return
 		}
-		if p.exited() {
-			t.Fatalf("arena exited while waiting for %s to answer %d; stderr:\n%s", url, want, p.err.String())
+		if p.Exited() {
+			t.Fatalf("arena exited while waiting for %s to answer %d; stderr:\n%s", url, want, p.Err.String())
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("%s answered %d, want %d", url, code, want)
@@ -233,15 +134,15 @@ func TestServeAllAnswersHealthAndExitsCleanlyOnSIGTERM(t *testing.T) {
 	}
 
 	sent := time.Now()
-	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	// "A few seconds": a generous bound that only a hang would break.
-	if code := p.wait(t, 20*time.Second); code != 0 {
-		t.Fatalf("exit code %d after SIGTERM, want 0; stderr:\n%s", code, p.err.String())
+	if code := p.Wait(t, 20*time.Second); code != 0 {
+		t.Fatalf("exit code %d after SIGTERM, want 0; stderr:\n%s", code, p.Err.String())
 	}
-	t.Logf("exited %s after SIGTERM", p.exitAt.Sub(sent).Round(time.Millisecond))
-	logs := p.err.String()
+	t.Logf("exited %s after SIGTERM", p.ExitAt.Sub(sent).Round(time.Millisecond))
+	logs := p.Err.String()
 	for _, want := range []string{`msg="arena ready"`, `msg="shutting down"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("log lacks %s", want)
@@ -263,7 +164,7 @@ func TestServeAllRestartsOnSameDataDirAndRefusesASecondOne(t *testing.T) {
 	// brokers writing one directory would corrupt it.
 	stdout, stderr, code := runArena(t, t.TempDir(), []string{"ARENA_KAFKA_EMBEDDED_ADDR=" + freeAddr(t)},
 		"serve", "--all", "--data-dir", dataDir, "--http-addr", freeAddr(t))
-	if code == 0 || !strings.Contains(stderr, "data directory in use by process "+fmt.Sprint(first.cmd.Process.Pid)) ||
+	if code == 0 || !strings.Contains(stderr, "data directory in use by process "+fmt.Sprint(first.Cmd.Process.Pid)) ||
 		!strings.Contains(stderr, "arena: broker: ") {
 		t.Fatalf("second serve: exit %d, stdout %q, stderr:\n%s\nwant a failure naming the broker module and the data dir's holder", code, stdout, stderr)
 	}
@@ -271,10 +172,10 @@ func TestServeAllRestartsOnSameDataDirAndRefusesASecondOne(t *testing.T) {
 		t.Fatalf("first arena disturbed by the second: /readyz = %d", code)
 	}
 
-	if err := first.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := first.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	if code := first.wait(t, 20*time.Second); code != 0 {
+	if code := first.Wait(t, 20*time.Second); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	// The lock went with the process: a restart on the same data works.
@@ -282,8 +183,8 @@ func TestServeAllRestartsOnSameDataDirAndRefusesASecondOne(t *testing.T) {
 	if code, _, _ := get(base + "/healthz"); code != http.StatusOK {
 		t.Fatalf("/healthz after restart = %d", code)
 	}
-	_ = again.cmd.Process.Signal(syscall.SIGTERM)
-	if code := again.wait(t, 20*time.Second); code != 0 {
+	_ = again.Cmd.Process.Signal(syscall.SIGTERM)
+	if code := again.Wait(t, 20*time.Second); code != 0 {
 		t.Fatalf("exit code %d after restart", code)
 	}
 }
@@ -327,13 +228,13 @@ func TestServeRoleAgainstSeparateBroker(t *testing.T) {
 		if err == nil {
 			c.Close()
 		}
-		return err == nil || broker.exited()
+		return err == nil || broker.Exited()
 	})
 	httpAddr := freeAddr(t)
 	role := startArena(t, t.TempDir(), []string{"ARENA_KAFKA_EMBEDDED_ADDR=" + brokerAddr},
 		"serve", "--role=materializer,robot", "--http-addr", httpAddr)
 	waitStatus(t, role, "http://"+httpAddr+"/readyz", http.StatusOK)
-	logs := role.err.String()
+	logs := role.Err.String()
 	if !strings.Contains(logs, "modules=\"[server topics materializer robot]\"") {
 		t.Errorf("role process runs the wrong modules:\n%s", logs)
 	}
@@ -341,9 +242,9 @@ func TestServeRoleAgainstSeparateBroker(t *testing.T) {
 		t.Errorf("a role process started its own broker:\n%s", logs)
 	}
 	for _, p := range []*proc{role, broker} {
-		_ = p.cmd.Process.Signal(syscall.SIGTERM)
-		if code := p.wait(t, 20*time.Second); code != 0 {
-			t.Fatalf("exit code %d; stderr:\n%s", code, p.err.String())
+		_ = p.Cmd.Process.Signal(syscall.SIGTERM)
+		if code := p.Wait(t, 20*time.Second); code != 0 {
+			t.Fatalf("exit code %d; stderr:\n%s", code, p.Err.String())
 		}
 	}
 }

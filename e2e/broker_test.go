@@ -82,7 +82,7 @@ func TestSplitRolesSurviveBrokerKill9(t *testing.T) {
 			p.act(map[string]any{"type": "answer", "id": fmt.Sprintf("a%d", round), "round": round, "text": fmt.Sprintf("%s, round %d", p.name, round)})
 		}
 		if round == 1 {
-			broker.kill(t)
+			broker.Kill(t)
 			killedAt := time.Now()
 			broker = startBroker("broker-2")
 			// Back when the match moves on again: the robots' answers (or
@@ -160,8 +160,8 @@ func TestSplitRolesSurviveBrokerKill9(t *testing.T) {
 	}
 	t.Logf("checked %d events", len(replayed.Events))
 	for _, r := range roles {
-		if r.exited() {
-			t.Errorf("%s exited when the broker went away", r.name)
+		if r.Exited() {
+			t.Errorf("%s exited when the broker went away", r.Name)
 		}
 	}
 }

@@ -136,7 +136,7 @@ func TestServeAllSurvivesKill9(t *testing.T) {
 	})
 	const survivor = "acknowledged just before the crash"
 	running.act(map[string]any{"type": "answer", "id": "a1", "round": 1, "text": survivor})
-	first.kill(t)
+	first.Kill(t)
 	killedAt := time.Now()
 
 	second := startServeAll(t, "serve-2", configFile, dataDir, httpAddr)
@@ -224,7 +224,7 @@ func TestServeAllSurvivesKill9(t *testing.T) {
 		t.Errorf("stats list %d robots, replay %d", len(stats.Robots), len(want.robots))
 	}
 	t.Logf("checked %d matches, %d events against history and stats", len(states), events0)
-	if code := second.stop(t, 30*time.Second); code != 0 {
+	if code := second.Stop(t, 30*time.Second); code != 0 {
 		t.Errorf("exit %d after SIGTERM", code)
 	}
 }

@@ -107,7 +107,7 @@ func TestSecretsStayOutOfLogsAndMetrics(t *testing.T) {
 		t.Fatalf("/metrics lacks the robot metrics:\n%s", tail(metrics, 2000))
 	}
 	shown, _, _ := run(t, env, "config", "show")
-	if p.stop(t, 30*time.Second) != 0 {
+	if p.Stop(t, 30*time.Second) != 0 {
 		t.Errorf("roles exited non-zero after SIGTERM")
 	}
 
@@ -119,7 +119,7 @@ func TestSecretsStayOutOfLogsAndMetrics(t *testing.T) {
 	}
 
 	for name, text := range map[string]string{
-		"logs": p.err.String() + p.out.String(), "/metrics": metrics, "config show": shown, "failed start": failed,
+		"logs": p.Err.String() + p.Out.String(), "/metrics": metrics, "config show": shown, "failed start": failed,
 	} {
 		for _, secret := range []string{apiKey, saslPassword, wrongSASL} {
 			if strings.Contains(text, secret) {
@@ -128,5 +128,5 @@ func TestSecretsStayOutOfLogsAndMetrics(t *testing.T) {
 		}
 	}
 	t.Logf("checked %d bytes of debug logs, %d of /metrics, %d of config show, %d of a failed start",
-		len(p.err.String()), len(metrics), len(shown), len(failed))
+		len(p.Err.String()), len(metrics), len(shown), len(failed))
 }

@@ -224,7 +224,7 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 			if n := modelCalls(t, robot2.base); n != 0 {
 				t.Fatalf("standby robot-2 made %d model calls before the kill: robot-1 was meant to own the commands", n)
 			}
-			robot1.kill(t)
+			robot1.Kill(t)
 			killedAt = time.Now()
 			for _, s := range host.current().Seats {
 				if s.Answered && s.Seat != host.seat.Seat && s.Seat != guest.seat.Seat {
@@ -250,7 +250,7 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 				t.Fatalf("standby robot-3 made %d model calls", n)
 			}
 			termAt := time.Now()
-			if code := robot2.stop(t, 30*time.Second); code != 0 {
+			if code := robot2.Stop(t, 30*time.Second); code != 0 {
 				t.Errorf("robot-2 exited %d after SIGTERM", code)
 			}
 			drained = time.Since(termAt)
@@ -427,10 +427,10 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 		code, body := httpGet(gw.base + "/api/matches/" + matchID)
 		var v game.View
 		if code != http.StatusOK || json.Unmarshal([]byte(body), &v) != nil {
-			t.Fatalf("GET match on %s: %d %s", gw.name, code, body)
+			t.Fatalf("GET match on %s: %d %s", gw.Name, code, body)
 		}
 		if fmt.Sprint(v.Scores) != fmt.Sprint(st.Scores) {
-			t.Errorf("%s shows scores %v, the replay %v", gw.name, v.Scores, st.Scores)
+			t.Errorf("%s shows scores %v, the replay %v", gw.Name, v.Scores, st.Scores)
 		}
 	}
 	if fmt.Sprint(final.Scores) != fmt.Sprint(st.Scores) {
@@ -464,8 +464,8 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 
 	// Graceful stop of every role: SIGTERM drains and exits 0.
 	for _, p := range []*proc{gw1.proc, gw2.proc, robot3.proc, orchestrator.proc, materializer.proc, broker} {
-		if code := p.stop(t, 30*time.Second); code != 0 {
-			t.Errorf("%s exited %d after SIGTERM", p.name, code)
+		if code := p.Stop(t, 30*time.Second); code != 0 {
+			t.Errorf("%s exited %d after SIGTERM", p.Name, code)
 		}
 	}
 }

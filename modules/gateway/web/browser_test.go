@@ -32,6 +32,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+
+	"github.com/arena-hq/arena/internal/arenatest"
 )
 
 var (
@@ -61,11 +63,8 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	arenaBin = filepath.Join(dir, "arena")
-	build := exec.Command("go", "build", "-o", arenaBin, ".")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "browser tests: go build of arena failed: %v\n%s", err, out)
+	if arenaBin, err = arenatest.Build(dir, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "browser tests:", err)
 		return 1
 	}
 	return m.Run()

@@ -461,3 +461,21 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	}
 }
+
+// RunGroups runs groups until ctx ends or any of them returns; then it
+// stops the rest and returns their errors joined. A module with several
+// groups (the orchestrator, the robots) fails as one.
+func RunGroups(ctx context.Context, groups ...*Group) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errs := make(chan error, len(groups))
+	for _, g := range groups {
+		go func() { errs <- g.Run(ctx) }()
+	}
+	var all []error
+	for range groups {
+		all = append(all, <-errs)
+		cancel()
+	}
+	return errors.Join(all...)
+}

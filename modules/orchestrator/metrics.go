@@ -1,8 +1,6 @@
 package orchestrator
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -27,13 +25,9 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []**prometheus.CounterVec{&m.deadlines, &m.commands, &m.replies} {
-		if err := reg.Register(*c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
-			*c = are.ExistingCollector.(*prometheus.CounterVec) // a second instance in one process
+	for _, c := range []prometheus.Collector{m.deadlines, m.commands, m.replies} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
 		}
 	}
 	return m, nil

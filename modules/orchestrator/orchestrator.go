@@ -7,7 +7,6 @@ package orchestrator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -89,15 +88,7 @@ func (o *Orchestrator) Start(context.Context) error {
 
 // Run runs the clock and the bridge until ctx ends or one of them fails.
 func (o *Orchestrator) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, 2)
-	for _, g := range []*kafka.Group{o.clock, o.bridge} {
-		go func() { errs <- g.Run(ctx) }()
-	}
-	err := <-errs
-	cancel()
-	return errors.Join(err, <-errs)
+	return kafka.RunGroups(ctx, o.clock, o.bridge)
 }
 
 func (o *Orchestrator) Stop(context.Context) error {

@@ -1,8 +1,6 @@
 package robot
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arena-hq/arena/modules/llm"
@@ -40,10 +38,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	for _, c := range []prometheus.Collector{m.calls, m.skipped, m.fallbacks, m.replies} {
 		if err := reg.Register(c); err != nil {
-			var are prometheus.AlreadyRegisteredError
-			if !errors.As(err, &are) {
-				return nil, err
-			}
+			return nil, err
 		}
 	}
 	return m, nil

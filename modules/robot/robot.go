@@ -103,19 +103,7 @@ func (r *Robots) Start(context.Context) error {
 
 // Run runs every personality's group until ctx ends or one fails.
 func (r *Robots) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	errs := make(chan error, len(r.groups))
-	for _, g := range r.groups {
-		go func() { errs <- g.Run(ctx) }()
-	}
-	var all []error
-	for range r.groups {
-		err := <-errs
-		cancel()
-		all = append(all, err)
-	}
-	return errors.Join(all...)
+	return kafka.RunGroups(ctx, r.groups...)
 }
 
 func (r *Robots) Stop(context.Context) error {

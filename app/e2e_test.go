@@ -13,8 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
-	"github.com/arena-hq/arena/modules/materializer"
 )
 
 // A quick match whose human never acts plays to the end in `serve --all`
@@ -111,11 +111,13 @@ func publishedState(t *testing.T, brokerAddr, matchID string) *game.State {
 			if string(r.Key) != matchID {
 				return
 			}
-			s, err := materializer.DecodeSnapshot(r.Value)
+			cp, err := fold.DecodeCheckpoint(r.Value)
 			if err != nil {
 				t.Fatal(err)
 			}
-			last = s.State
+			if last, err = cp.DecodeState(); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 	if last == nil || last.Phase != events.PhaseFinished {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/materializer"
 )
@@ -233,26 +234,34 @@ func TestSeededMatchesReplayAndMaterialize(t *testing.T) {
 	for id := range replayed {
 		lastOffsets[id] = lastOffsetOf(t, l, id)
 	}
-	var snaps map[string]materializer.Snapshot
+	snaps := map[string]*game.State{}
 	waitFor(t, "the materializer to publish every seeded match", func() bool {
 		time.Sleep(100 * time.Millisecond)
-		snaps, err = materializer.LoadSnapshots(ctx, l.clients, partitions)
+		loaded, err := fold.Load(ctx, l.clients, partitions, len(partitions), func(fold.Checkpoint) bool { return true })
 		if err != nil {
 			t.Fatal(err)
 		}
 		for id, want := range replayed {
-			// Both copies folded: the snapshot covers the last record.
-			if s, ok := snaps[id]; !ok || s.State.Phase != events.PhaseFinished || s.State.Events != want.Events ||
-				s.Offset < lastOffsets[id] {
+			// Both copies folded: the checkpoint covers the last record.
+			cp, ok := loaded[id]
+			if !ok || cp.Offset < lastOffsets[id] {
 				return false
 			}
+			s, err := cp.DecodeState()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Phase != events.PhaseFinished || s.Events != want.Events {
+				return false
+			}
+			snaps[id] = s
 		}
 		return true
 	})
 
 	views := materializer.NewViews()
 	for id, want := range replayed {
-		got := snaps[id].State
+		got := snaps[id]
 		for letter, score := range want.Scores {
 			if got.Scores[letter] != score {
 				t.Errorf("match %s seat %s: published %d, replayed %d", id, letter, got.Scores[letter], score)

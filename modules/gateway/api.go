@@ -46,6 +46,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"code":"internal","message":"Something went wrong on the server."}`)
 	}
+	writeRaw(w, status, b)
+}
+
+// writeRaw writes b, which is JSON.
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -118,6 +123,16 @@ func (g *Gateway) api(h func(http.ResponseWriter, *http.Request) *apiError) http
 	}
 }
 
+// retryOf reads the Idempotency-Key header of a create or join: a client
+// that retries with the same key gets the same seat and token.
+func retryOf(r *http.Request) retry {
+	k := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if len(k) > 200 {
+		k = k[:200]
+	}
+	return retry{key: k}
+}
+
 // action counts an API action in the metrics by its outcome.
 func (g *Gateway) action(kind string, e *apiError) {
 	result := resultOK
@@ -148,7 +163,7 @@ func (g *Gateway) handleCreate(w http.ResponseWriter, r *http.Request) (aerr *ap
 	)
 	switch req.Mode {
 	case events.ModeQuick, "":
-		reply, e = g.quick(r.Context(), name)
+		reply, e = g.quick(r.Context(), name, retryOf(r))
 	case events.ModePrivate:
 		humans := g.cfg.Game.Humans
 		if req.Humans != nil {
@@ -157,7 +172,7 @@ func (g *Gateway) handleCreate(w http.ResponseWriter, r *http.Request) (aerr *ap
 				return badRequest(fmt.Sprintf("humans must be within 1..%d: a match of %d seats needs at least one robot.", seats-1, seats))
 			}
 		}
-		reply, e = g.create(r.Context(), events.ModePrivate, humans, name)
+		reply, e = g.create(r.Context(), events.ModePrivate, humans, name, retryOf(r))
 	default:
 		return badRequest(`mode must be "quick" or "private".`)
 	}
@@ -186,7 +201,7 @@ func (g *Gateway) handleJoin(w http.ResponseWriter, r *http.Request) (aerr *apiE
 	if len(code) != codeLen {
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_code", Message: fmt.Sprintf("Invite codes have %d letters or digits.", codeLen)}
 	}
-	reply, e := g.joinByCode(r.Context(), code, name)
+	reply, e := g.joinByCode(r.Context(), code, name, retryOf(r))
 	if e != nil {
 		return e
 	}
@@ -195,40 +210,64 @@ func (g *Gateway) handleJoin(w http.ResponseWriter, r *http.Request) (aerr *apiE
 }
 
 // playerOf resolves the match in the path and the seat of the bearer token.
-func (g *Gateway) playerOf(r *http.Request) (*game.State, *game.Seat, *apiError) {
-	s := g.store.get(r.PathValue("id"))
-	if s == nil {
-		return nil, nil, errNoMatch
+// The seat is a copy: it may be used without the entry's lock.
+func (g *Gateway) playerOf(r *http.Request) (*entry, game.Seat, *apiError) {
+	e := g.store.entry(r.PathValue("id"))
+	if e == nil {
+		return nil, game.Seat{}, errNoMatch
 	}
 	token := bearer(r)
 	if token == "" {
-		return nil, nil, errNoToken
+		return nil, game.Seat{}, errNoToken
 	}
-	seat := seatByToken(s, token)
+	var seat *game.Seat
+	e.read(func(s *game.State) {
+		if st := seatByToken(s, token); st != nil {
+			cp := *st
+			seat = &cp
+		}
+	})
 	if seat == nil {
-		return nil, nil, errBadToken
+		return nil, game.Seat{}, errBadToken
 	}
-	return s, seat, nil
+	return e, *seat, nil
 }
 
 // POST /api/matches/{id}/start (the host's token)
 func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) (aerr *apiError) {
 	defer func() { g.action("start", aerr) }()
-	s, seat, e := g.playerOf(r)
-	if e != nil {
-		return e
+	e, seat, aerr := g.playerOf(r)
+	if aerr != nil {
+		return aerr
 	}
-	defer g.lockSeat(s.MatchID, seat.Letter)()
-	s = g.store.current(s.MatchID)
-	if s.Settings.Mode == events.ModeQuick {
-		return &apiError{Status: http.StatusForbidden, Code: game.CodeNotHost, Message: msgQuickStart}
-	}
-	env, err := events.New(s.MatchID, events.SourceGateway, time.Now(), &events.MatchStarted{By: seat.Letter})
+	matchID := e.match.State.MatchID
+	env, err := events.New(matchID, events.SourceGateway, time.Now(), &events.MatchStarted{By: seat.Letter})
 	if err != nil {
 		return errInternal
 	}
-	if err := game.Check(s, env); err != nil {
-		code := game.RejectionCode(err)
+	var quick bool
+	var refused error
+	e.read(func(s *game.State) {
+		quick = s.Settings.Mode == events.ModeQuick
+		refused = game.Check(s, env)
+	})
+	if quick {
+		return &apiError{Status: http.StatusForbidden, Code: game.CodeNotHost, Message: msgQuickStart}
+	}
+	if refused == nil {
+		v := g.submit(r.Context(), true, env)
+		switch {
+		case !v.produced:
+			g.logger.Error("producing match.started failed", "match_id", matchID, "event_id", env.ID, "err", v.err)
+			return errUnavailable
+		case game.RejectionCode(v.err) != "":
+			refused = v.err
+		case v.err != nil:
+			return errTimeout
+		}
+	}
+	if refused != nil {
+		code := game.RejectionCode(refused)
 		switch code {
 		case game.CodeNotHost:
 			return &apiError{Status: http.StatusForbidden, Code: code, Message: messageFor(code)}
@@ -237,11 +276,7 @@ func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) (aerr *api
 		}
 		return &apiError{Status: http.StatusConflict, Code: code, Message: messageFor(code)}
 	}
-	if err := g.publishAction(r.Context(), s.MatchID, env); err != nil {
-		g.logger.Error("producing match.started failed", "match_id", s.MatchID, "event_id", env.ID, "err", err)
-		return errUnavailable
-	}
-	g.logger.Info("match started by host", "match_id", s.MatchID, "event_id", env.ID, "seat", seat.Letter)
+	g.logger.Info("match started by host", "match_id", matchID, "event_id", env.ID, "seat", seat.Letter)
 	writeJSON(w, http.StatusOK, struct{}{})
 	return nil
 }
@@ -249,24 +284,48 @@ func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) (aerr *api
 // POST /api/matches/{id}/rematch (the token of a human of that match)
 func (g *Gateway) handleRematch(w http.ResponseWriter, r *http.Request) (aerr *apiError) {
 	defer func() { g.action("rematch", aerr) }()
-	s, seat, e := g.playerOf(r)
-	if e != nil {
-		return e
+	e, seat, aerr := g.playerOf(r)
+	if aerr != nil {
+		if aerr == errNoMatch {
+			if s, _ := g.finished(r.Context(), r.PathValue("id")); s != nil {
+				return &apiError{Status: http.StatusConflict, Code: "too_old", Message: "This match ended too long ago to play again: start a new one."}
+			}
+		}
+		return aerr
 	}
-	if s.Phase != events.PhaseFinished {
+	var phase string
+	e.read(func(s *game.State) { phase = s.Phase })
+	if phase != events.PhaseFinished {
 		return &apiError{Status: http.StatusConflict, Code: "not_finished", Message: "Play again is possible once this match is over."}
 	}
-	reply, e := g.rematch(r.Context(), s, seat)
-	if e != nil {
-		return e
+	reply, aerr := g.rematch(r.Context(), e, seat, bearer(r))
+	if aerr != nil {
+		return aerr
 	}
 	writeJSON(w, http.StatusOK, reply)
 	return nil
 }
 
-// GET /api/matches/{id}: the spectator's view; the full reveal once finished.
+// GET /api/matches/{id}: the spectator's view; the full reveal once
+// finished. A finished match the fold has let go is read from its
+// checkpoint.
 func (g *Gateway) handleMatch(w http.ResponseWriter, r *http.Request) *apiError {
-	s := g.store.get(r.PathValue("id"))
+	id := r.PathValue("id")
+	if e := g.store.entry(id); e != nil {
+		var b []byte
+		var err error
+		e.read(func(s *game.State) { b, err = json.Marshal(game.ViewFor(s, "")) })
+		if err != nil {
+			return errInternal
+		}
+		writeRaw(w, http.StatusOK, b)
+		return nil
+	}
+	s, err := g.finished(r.Context(), id)
+	if err != nil {
+		g.logger.Warn("fetching a finished match failed", "match_id", id, "err", err)
+		return errTimeout
+	}
 	if s == nil {
 		return errNoMatch
 	}

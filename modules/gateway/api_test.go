@@ -75,8 +75,8 @@ func TestQuickMatch(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Game.Humans = 2 })
 	// Close the lobbies an earlier run left open, as the orchestrator would.
 	closeLobbies := func() {
-		for _, s := range h.g.store.openQuick(time.Now()) {
-			h.publish(s.MatchID, &events.MatchEnded{Reason: events.EndAbandoned})
+		for _, id := range h.g.store.openQuick(time.Now()) {
+			h.publish(id, &events.MatchEnded{Reason: events.EndAbandoned})
 		}
 		eventually(t, "no quick lobby is open", func() bool { return len(h.g.store.openQuick(time.Now())) == 0 })
 	}

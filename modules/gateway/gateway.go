@@ -1,13 +1,13 @@
 // Package gateway is arena's edge: the HTTP pages, the JSON API and the
-// WebSocket endpoint of DESIGN.md section 7.
+// WebSocket endpoint.
 //
-// The gateway never folds match-events. A player's action is checked with
-// game.Check against the gateway's newest copy of the match, produced to
-// match-events (keyed by match id) and acknowledged only once the broker
-// acknowledged it. The materializer folds it and publishes a snapshot to
-// match-state; every gateway instance follows all of match-state, so each
-// can push every player it serves their own game.ViewFor of every match,
-// and several instances can serve the players of one match.
+// Every gateway instance folds all of match-events itself (package fold,
+// started from the match-state checkpoints): a player's action is one
+// produce to match-events, and one fold later every instance pushes each
+// player it serves their own game.ViewFor, so several instances can serve
+// the players of one match. An action is acknowledged only once this
+// instance's fold has applied it in log order: an ack means counted, and a
+// refusal carries the reducer's code.
 package gateway
 
 import (
@@ -23,11 +23,11 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
-	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/fold"
+	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/kafka"
 	"github.com/arena-hq/arena/modules/materializer"
 )
@@ -57,23 +57,27 @@ type Gateway struct {
 	pages   map[string][]byte
 
 	// Timings, fixed by New; tests shorten some of them.
-	seatWait     time.Duration // how long create/join wait for the seat to show in match-state
+	seatWait     time.Duration // how long create/join wait for the fold's verdict on the seat
+	verdictWait  time.Duration // how long an action waits for the fold's verdict before "timeout"
 	authWait     time.Duration // how long /ws waits for a match or seat this instance has not seen yet
 	writeTimeout time.Duration // a client that does not take a frame within this is dropped
 	pingInterval time.Duration
 	frameRate    float64 // frames a second a socket may send (flood control)
 	frameBurst   float64
 
-	ready    atomic.Bool // Start finished: the producer exists and match-state is caught up
+	ready    atomic.Bool // Start finished: the producer exists and the fold is caught up
 	draining atomic.Bool // Stop began: no new sockets
 
 	producer   *kgo.Client
-	follower   *kgo.Client
+	follower   *kgo.Client // match-events from the watermarks, match-state for checkpoint locations
 	stopFollow context.CancelFunc
 	followErr  chan error    // the follower's reason for dying
 	followDone chan struct{} // closed when the follower goroutine returned
 
-	seatLocks [64]sync.Mutex // see lockSeat
+	parts      map[int32]*fold.Partition // set by bootstrap; then the follower's alone
+	bootFolded atomic.Int64              // match-events records folded before ready
+	waiting    verdicts                  // player actions produced and waiting for the fold's verdict
+	fetched    finishedCache
 
 	sessMu   sync.Mutex
 	sessions map[*session]struct{}
@@ -112,12 +116,16 @@ func New(d Deps) (*Gateway, error) {
 		store:        newStore(),
 		typing:       newTypingThrottle(typingInterval),
 		seatWait:     5 * time.Second,
+		verdictWait:  publishTimeout,
 		authWait:     2 * time.Second,
 		writeTimeout: 10 * time.Second,
 		pingInterval: 30 * time.Second,
 		frameRate:    rateLimit,
 		frameBurst:   rateBurst,
 		sessions:     map[*session]struct{}{},
+		parts:        map[int32]*fold.Partition{},
+		waiting:      verdicts{m: map[string][]chan verdict{}},
+		fetched:      finishedCache{m: map[string]*game.State{}},
 	}
 	for _, o := range d.Config.HTTP.AllowedOrigins {
 		if o = strings.TrimSuffix(strings.TrimSpace(o), "/"); o != "" {
@@ -136,35 +144,22 @@ func New(d Deps) (*Gateway, error) {
 // Name is the module's name in logs.
 func (g *Gateway) Name() string { return "gateway" }
 
-// Start creates the producer, then reads match-state from the start of
-// every partition up to the end offsets it has now, so that the gateway
-// knows every existing match before it reports ready. It then keeps
-// following match-state in a goroutine until Stop.
+// Start creates the producer, loads the checkpoints of every partition and
+// folds match-events from the watermark up to the end offsets it has now,
+// so that the gateway knows every live match before it reports ready. It
+// then keeps folding in a goroutine until Stop (follow.go).
 func (g *Gateway) Start(ctx context.Context) error {
 	p, err := g.clients.New("gateway-producer")
 	if err != nil {
 		return err
 	}
 	g.producer = p
-
-	topic := g.clients.Topics.MatchState
-	// A direct consumer of every partition, no group: each instance needs
-	// every match, and always starts from the beginning of the compacted
-	// topic, which holds the newest snapshot of every match.
-	f, err := g.clients.New("gateway-follower",
-		kgo.ConsumeTopics(topic),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxWait(500*time.Millisecond),
-	)
-	if err != nil {
+	started := time.Now()
+	if err := g.bootstrap(ctx); err != nil {
 		return err
 	}
-	g.follower = f
-	started := time.Now()
-	if err := g.catchUp(ctx, f, topic); err != nil {
-		return fmt.Errorf("catch up with %s: %w", topic, err)
-	}
-	g.logger.Info("caught up with match-state", "took", time.Since(started).Round(time.Millisecond))
+	g.logger.Info("caught up with match-events", "took", time.Since(started).Round(time.Millisecond),
+		"matches", g.liveCount(), "finished", g.views.Len())
 
 	fctx, cancel := context.WithCancel(context.Background())
 	g.stopFollow = cancel
@@ -180,19 +175,18 @@ func (g *Gateway) Start(ctx context.Context) error {
 	return nil
 }
 
-// Run blocks until ctx is done. It returns an error if the match-state
-// follower dies, since a gateway that no longer sees the matches cannot
-// serve them.
+// Run blocks until ctx is done. It returns an error if the fold dies, since
+// a gateway that no longer sees the matches cannot serve them.
 func (g *Gateway) Run(ctx context.Context) error {
 	select {
 	case <-ctx.Done():
 		return nil
 	case err := <-g.followErr:
-		return fmt.Errorf("match-state follower: %w", err)
+		return fmt.Errorf("match-events fold: %w", err)
 	}
 }
 
-// Stop closes every WebSocket with StatusGoingAway, stops the follower and
+// Stop closes every WebSocket with StatusGoingAway, stops the fold and
 // flushes and closes the producer.
 func (g *Gateway) Stop(ctx context.Context) error {
 	g.draining.Store(true)
@@ -238,148 +232,6 @@ func (g *Gateway) closeSessions(ctx context.Context) {
 		g.logger.Warn("sockets still open at the end of the stop timeout", "sockets", len(all))
 	}
 }
-
-// catchUp reads match-state until every partition reached the end offset
-// it had when catchUp began.
-func (g *Gateway) catchUp(ctx context.Context, cl *kgo.Client, topic string) error {
-	adm := kadm.NewClient(cl)
-	ends, err := adm.ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("end offsets: %w", err)
-	}
-	starts, err := adm.ListStartOffsets(ctx, topic)
-	if err == nil {
-		err = starts.Error()
-	}
-	if err != nil {
-		return fmt.Errorf("start offsets: %w", err)
-	}
-	if len(ends[topic]) == 0 {
-		return fmt.Errorf("topic %s has no partitions (does it exist?)", topic)
-	}
-	remaining := map[int32]int64{}
-	for p, end := range ends[topic] {
-		if start, ok := starts.Lookup(topic, p); ok && start.Offset >= end.Offset {
-			continue
-		}
-		remaining[p] = end.Offset
-	}
-	for len(remaining) > 0 {
-		fs := cl.PollFetches(ctx)
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		if fs.IsClientClosed() {
-			return errors.New("client closed")
-		}
-		fs.EachError(func(t string, p int32, err error) {
-			g.logger.Warn("match-state fetch error", "topic", t, "partition", p, "err", err)
-		})
-		fs.EachRecord(func(r *kgo.Record) {
-			g.applySnapshot(r)
-			if end, ok := remaining[r.Partition]; ok && r.Offset+1 >= end {
-				delete(remaining, r.Partition)
-			}
-		})
-	}
-	return nil
-}
-
-// followGiveUp is how long match-state may fail every fetch before the
-// follower gives up and the process stops with the reason.
-const followGiveUp = 2 * time.Minute
-
-// follow tails match-state until ctx ends.
-func (g *Gateway) follow(ctx context.Context) error {
-	var failingSince time.Time
-	for {
-		fs := g.follower.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if fs.IsClientClosed() {
-			return errors.New("client closed")
-		}
-		var lastErr error
-		fs.EachError(func(t string, p int32, err error) {
-			lastErr = err
-			g.logger.Warn("match-state fetch error", "topic", t, "partition", p, "err", err)
-		})
-		switch {
-		case lastErr == nil:
-			failingSince = time.Time{}
-		case failingSince.IsZero():
-			failingSince = time.Now()
-		case time.Since(failingSince) > followGiveUp:
-			return fmt.Errorf("every fetch failed for %s: %w", followGiveUp, lastErr)
-		}
-		g.applyFetches(fs)
-	}
-}
-
-// applyFetches takes each partition's snapshots on its own goroutine:
-// decoding them is the follower's main cost, and a match's records are all
-// in one partition, so per-partition order is all the order there is.
-func (g *Gateway) applyFetches(fs kgo.Fetches) {
-	var wg sync.WaitGroup
-	fs.EachPartition(func(p kgo.FetchTopicPartition) {
-		if len(p.Records) == 0 {
-			return
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for _, r := range p.Records {
-				g.applySnapshot(r)
-			}
-		}()
-	})
-	wg.Wait()
-}
-
-// applySnapshot takes one match-state record into the store, the views and
-// the metrics, and wakes the sessions watching its match. It never blocks
-// on a client.
-func (g *Gateway) applySnapshot(r *kgo.Record) {
-	snap, err := materializer.DecodeSnapshot(r.Value)
-	if err != nil {
-		g.logger.Warn("skipping bad match-state record", "partition", r.Partition, "offset", r.Offset, "err", err)
-		return
-	}
-	s := snap.State
-	if s.MatchID == "" {
-		s.MatchID = snap.MatchID
-	}
-	old, sessions, ok := g.store.put(s, snap.Offset)
-	if !ok {
-		return
-	}
-	g.metrics.phaseChanged(old, s.Phase)
-	g.views.Put(s)
-	for _, ss := range sessions {
-		ss.offer(s)
-	}
-	if old != s.Phase && old != "" {
-		g.logger.Debug("match moved on", "match_id", s.MatchID, "from", old, "to", s.Phase, "round", s.Round)
-	}
-}
-
-// publish produces evs to match-events and returns once the broker
-// acknowledged all of them.
-func (g *Gateway) publish(ctx context.Context, evs ...events.Envelope) error {
-	if g.producer == nil {
-		return errors.New("gateway not started")
-	}
-	ctx, cancel := context.WithTimeout(ctx, publishTimeout)
-	defer cancel()
-	return kafka.Publish(ctx, g.producer, g.clients.Topics.MatchEvents, "", evs...)
-}
-
-// publishTimeout bounds one produce; the client is told to retry after it.
-const publishTimeout = 10 * time.Second
 
 func (g *Gateway) addSession(s *session) bool {
 	g.sessMu.Lock()

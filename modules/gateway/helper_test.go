@@ -601,3 +601,24 @@ func (h *harness) readLog(matchID string) []events.Envelope {
 	}
 	return out
 }
+
+// get returns a copy of the fold's state of match id, or nil: tests read
+// it at leisure while the fold goes on.
+func (st *store) get(id string) *game.State {
+	e := st.entry(id)
+	if e == nil {
+		return nil
+	}
+	var cp *game.State
+	e.read(func(s *game.State) {
+		b, err := json.Marshal(s)
+		if err != nil {
+			panic(err)
+		}
+		cp = new(game.State)
+		if err := json.Unmarshal(b, cp); err != nil {
+			panic(err)
+		}
+	})
+	return cp
+}

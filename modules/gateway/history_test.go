@@ -139,9 +139,16 @@ func TestRematch(t *testing.T) {
 	if a.MatchID == host.MatchID || a.MatchID != b.MatchID || a.Seat == b.Seat || a.Code == "" {
 		t.Fatalf("rematch replies %+v and %+v: want one new private match for both", a, b)
 	}
-	// Asking twice gives no second seat.
-	h.expectError("POST", path, nil, host.Token, 409, "already_joined")
+	// Asking twice (a retry after a lost reply) gives the same seat and
+	// token, never a second seat.
+	var again seatReply
+	if st, raw := h.call("POST", path, nil, host.Token, &again); st != 200 || again != b {
+		t.Fatalf("rematch asked twice: %d %s, want the first reply %+v", st, raw, b)
+	}
 	s := h.state(a.MatchID, func(s *game.State) bool { return humans(s) == 2 })
+	if humans(s) != 2 {
+		t.Fatalf("rematch has %d humans after a repeated ask, want 2", humans(s))
+	}
 	if s.Settings.Previous != host.MatchID {
 		t.Errorf("rematch does not point back to %s: %+v", host.MatchID, s.Settings)
 	}

@@ -21,7 +21,7 @@ type seatReply struct {
 
 // newMatch decides everything random about a new match (seat letters,
 // prompts, robot roster, invite code) and returns its match.created.
-func (g *Gateway) newMatch(mode string, humans int, previous string) (events.Envelope, error) {
+func (g *Gateway) newMatch(mode string, humans int, previous string, rt retry) (events.Envelope, error) {
 	gc := g.cfg.Game
 	seats := gc.Seats
 	order := make([]string, seats)
@@ -65,6 +65,10 @@ func (g *Gateway) newMatch(mode string, humans int, previous string) (events.Env
 	if mode == events.ModePrivate {
 		c.Code = g.uniqueCode()
 	}
+	if rt.key != "" {
+		id := derivedID(16, "match", rt.key)
+		return events.NewWithID(events.DerivedID("create", rt.key), id, events.SourceGateway, time.Now(), c)
+	}
 	return events.New(newMatchID(), events.SourceGateway, time.Now(), c)
 }
 
@@ -99,8 +103,13 @@ type ticket struct {
 	event    events.Envelope // the player.joined
 }
 
+// newTicket makes the join of a new player with a fresh token.
 func newTicket(matchID, playerID, name string) (ticket, error) {
 	token, hash := newToken()
+	return ticketWith(matchID, playerID, name, token, hash)
+}
+
+func ticketWith(matchID, playerID, name, token, hash string) (ticket, error) {
 	e, err := events.New(matchID, events.SourceGateway, time.Now(), &events.PlayerJoined{PlayerID: playerID, Name: name, TokenHash: hash})
 	if err != nil {
 		return ticket{}, err
@@ -108,70 +117,92 @@ func newTicket(matchID, playerID, name string) (ticket, error) {
 	return ticket{matchID: matchID, playerID: playerID, token: token, event: e}, nil
 }
 
-// seat produces pre and the ticket's player.joined in one go (they share
-// the match key, so they stay in order) and waits until match-state shows
-// the seat, or the rules' refusal. current is the match's state if it
-// exists already; the join is checked against it first.
-func (g *Gateway) seat(ctx context.Context, current *game.State, t ticket, pre ...events.Envelope) (seatReply, *apiError) {
-	log := g.logger.With("match_id", t.matchID, "event_id", t.event.ID)
-	if current != nil {
-		if err := game.Check(current, t.event); err != nil {
-			return seatReply{}, joinRefused(game.RejectionCode(err), t.matchID)
-		}
+// retry is what makes a create or join idempotent: a request with the same
+// key (the Idempotency-Key header) yields the same player id and token, so a
+// client that retries after a lost reply gets its seat back instead of a
+// second one. The key is a secret like a token: the token derives from it.
+type retry struct{ key string }
+
+func (r retry) playerID() string {
+	if r.key == "" {
+		return newPlayerID()
 	}
-	if err := g.publish(ctx, append(pre, t.event)...); err != nil {
-		log.Error("producing a join failed", "err", err)
-		return seatReply{}, errUnavailable
-	}
-	return g.awaitSeat(ctx, t)
+	return derivedID(20, "player", r.key)
 }
 
-// awaitSeat waits until match-state shows the ticket's seat, or the rules'
-// refusal of its join.
-func (g *Gateway) awaitSeat(ctx context.Context, t ticket) (seatReply, *apiError) {
+func (r retry) ticket(matchID, name string) (ticket, error) {
+	if r.key == "" {
+		return newTicket(matchID, newPlayerID(), name)
+	}
+	token, hash := derivedToken("seat", r.key)
+	return ticketWith(matchID, r.playerID(), name, token, hash)
+}
+
+// seat produces pre and the ticket's player.joined in one go (they share
+// the match key, so they stay in order) and waits for the fold's verdict
+// on the join. current is the match's entry if it exists already; the join
+// is checked against it first.
+func (g *Gateway) seat(ctx context.Context, current *entry, t ticket, pre ...events.Envelope) (seatReply, *apiError) {
 	log := g.logger.With("match_id", t.matchID, "event_id", t.event.ID)
-	var (
-		letter, refused string
-		wctx, cancel    = context.WithTimeout(ctx, g.seatWait)
-	)
-	defer cancel()
-	want := tokenHash(t.token)
-	s, err := g.store.wait(wctx, t.matchID, func(s *game.State) bool {
-		if s == nil {
-			return false
+	if current != nil {
+		var err error
+		current.read(func(s *game.State) { err = game.Check(s, t.event) })
+		if code := game.RejectionCode(err); code != "" && code != game.CodeDuplicatePlayer {
+			return seatReply{}, joinRefused(code, t.matchID)
 		}
+		if err != nil { // this player sits there already: a retry
+			return g.seated(t)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, g.seatWait)
+	defer cancel()
+	v := g.submit(wctx, true, append(pre, t.event)...)
+	code := game.RejectionCode(v.err)
+	switch {
+	case !v.produced:
+		log.Error("producing a join failed", "err", v.err)
+		return seatReply{}, errUnavailable
+	case code == game.CodeDuplicatePlayer:
+		return g.seated(t)
+	case code != "":
+		log.Info("join refused", "code", code)
+		return seatReply{}, joinRefused(code, t.matchID)
+	case v.err != nil:
+		log.Warn("join produced but not judged in time", "err", v.err)
+		return seatReply{}, errTimeout
+	}
+	return g.seated(t)
+}
+
+// seated returns the ticket's seat once the fold shows it: the seat of its
+// player, if the token is the ticket's (else someone else's retry holds it).
+func (g *Gateway) seated(t ticket) (seatReply, *apiError) {
+	e := g.store.entry(t.matchID)
+	if e == nil {
+		return seatReply{}, errTimeout
+	}
+	want := tokenHash(t.token)
+	var reply seatReply
+	refused := ""
+	e.read(func(s *game.State) {
 		for _, seat := range s.Seats {
 			if seat.PlayerID != t.playerID {
 				continue
 			}
 			if seat.TokenHash == want {
-				letter = seat.Letter
+				reply = seatReply{MatchID: t.matchID, Code: s.Settings.Code, Seat: seat.Letter, Token: t.token}
 			} else {
 				refused = game.CodeDuplicatePlayer
 			}
-			return true
+			return
 		}
-		if _, seen := s.Seen[t.event.ID]; seen {
-			refused = "rejected"
-			for _, r := range s.Rejections {
-				if r.EventID == t.event.ID {
-					refused = r.Code
-				}
-			}
-			return true
-		}
-		return false
+		refused = "rejected"
 	})
-	switch {
-	case err != nil:
-		log.Warn("join produced but its seat did not show in match-state in time", "err", err)
-		return seatReply{}, errTimeout
-	case refused != "":
-		log.Info("join refused", "code", refused)
+	if refused != "" {
 		return seatReply{}, joinRefused(refused, t.matchID)
 	}
-	log.Info("player seated", "seat", letter)
-	return seatReply{MatchID: t.matchID, Code: s.Settings.Code, Seat: letter, Token: t.token}, nil
+	g.logger.Info("player seated", "match_id", t.matchID, "seat", reply.Seat)
+	return reply, nil
 }
 
 // joinRefused turns the rules' refusal of a join into an API error.
@@ -188,36 +219,47 @@ func joinRefused(code, matchID string) *apiError {
 }
 
 // create opens a new match with the player as its first human (and host).
-func (g *Gateway) create(ctx context.Context, mode string, humans int, name string) (seatReply, *apiError) {
-	created, err := g.newMatch(mode, humans, "")
+// With a retry key, the match id and the match.created event id derive
+// from it, so a retried create is a duplicate of the first.
+func (g *Gateway) create(ctx context.Context, mode string, humans int, name string, rt retry) (seatReply, *apiError) {
+	created, err := g.newMatch(mode, humans, "", rt)
 	if err != nil {
 		g.logger.Error("building match.created failed", "err", err)
 		return seatReply{}, errInternal
 	}
-	t, err := newTicket(created.MatchID, newPlayerID(), name)
+	t, err := rt.ticket(created.MatchID, name)
 	if err != nil {
 		return seatReply{}, badRequest(err.Error())
 	}
 	g.logger.Info("creating match", "match_id", created.MatchID, "event_id", created.ID, "mode", mode, "humans", humans)
-	return g.seat(ctx, nil, t, created)
+	return g.seat(ctx, g.store.entry(created.MatchID), t, created)
 }
 
 // quick seats the player in the oldest open quick match, or creates one.
-func (g *Gateway) quick(ctx context.Context, name string) (seatReply, *apiError) {
+func (g *Gateway) quick(ctx context.Context, name string, rt retry) (seatReply, *apiError) {
+	if rt.key != "" { // a retry whose first try got a seat gets that seat
+		if id := g.store.matchOf(rt.playerID()); id != "" {
+			if t, err := rt.ticket(id, name); err == nil {
+				if reply, aerr := g.seated(t); aerr == nil {
+					return reply, nil
+				}
+			}
+		}
+	}
 	tried := map[string]bool{}
 	for range 3 {
-		var open *game.State
-		for _, s := range g.store.openQuick(time.Now()) {
-			if !tried[s.MatchID] {
-				open = s
+		var open *entry
+		for _, id := range g.store.openQuick(time.Now()) {
+			if !tried[id] {
+				open = g.store.entry(id)
+				tried[id] = true
 				break
 			}
 		}
 		if open == nil {
 			break
 		}
-		tried[open.MatchID] = true
-		t, err := newTicket(open.MatchID, newPlayerID(), name)
+		t, err := rt.ticket(open.match.State.MatchID, name)
 		if err != nil {
 			return seatReply{}, badRequest(err.Error())
 		}
@@ -227,32 +269,43 @@ func (g *Gateway) quick(ctx context.Context, name string) (seatReply, *apiError)
 		}
 		// Someone else took the last seat, or the lobby wait ran out: next.
 	}
-	return g.create(ctx, events.ModeQuick, g.cfg.Game.Humans, name)
+	return g.create(ctx, events.ModeQuick, g.cfg.Game.Humans, name, rt)
 }
 
 // joinByCode seats the player in the private match with the invite code.
-func (g *Gateway) joinByCode(ctx context.Context, code, name string) (seatReply, *apiError) {
-	s := g.store.byCode(code)
-	if s == nil {
+func (g *Gateway) joinByCode(ctx context.Context, code, name string, rt retry) (seatReply, *apiError) {
+	e := g.store.byCode(code)
+	if e == nil {
 		return seatReply{}, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "No match has that invite code. Check it and try again."}
 	}
-	t, err := newTicket(s.MatchID, newPlayerID(), name)
+	t, err := rt.ticket(e.match.State.MatchID, name)
 	if err != nil {
 		return seatReply{}, badRequest(err.Error())
 	}
-	return g.seat(ctx, s, t)
+	return g.seat(ctx, e, t)
 }
 
 // rematch is "play again" for a human of a finished match: it joins the
-// rematch another player already set up, or sets one up. The player id in
-// the rematch is derived from the old seat, so asking twice never yields
-// two seats.
-func (g *Gateway) rematch(ctx context.Context, old *game.State, me *game.Seat) (seatReply, *apiError) {
-	playerID := events.DerivedID("rematch", old.MatchID, me.PlayerID)
-	if old.Rematch != nil {
-		return g.joinRematch(ctx, old.Rematch.MatchID, playerID, me.Name)
+// rematch another player already set up, or sets one up. The player id and
+// the token in the rematch derive from the old seat and its token, so
+// asking twice (a retry after a lost reply) returns the same seat.
+func (g *Gateway) rematch(ctx context.Context, old *entry, me game.Seat, token string) (seatReply, *apiError) {
+	var (
+		oldID, existing string
+		humanCount      int
+	)
+	old.read(func(s *game.State) {
+		oldID, humanCount = s.MatchID, humans(s)
+		if s.Rematch != nil {
+			existing = s.Rematch.MatchID
+		}
+	})
+	playerID := events.DerivedID("rematch", oldID, me.PlayerID)
+	newToken, hash := derivedToken("rematch", oldID, token)
+	if existing != "" {
+		return g.joinRematch(ctx, existing, playerID, me.Name, newToken, hash)
 	}
-	created, err := g.newMatch(events.ModePrivate, clamp(humans(old), 1, g.cfg.Game.Seats-1), old.MatchID)
+	created, err := g.newMatch(events.ModePrivate, clamp(humanCount, 1, g.cfg.Game.Seats-1), oldID, retry{})
 	if err != nil {
 		g.logger.Error("building match.created failed", "err", err)
 		return seatReply{}, errInternal
@@ -261,59 +314,63 @@ func (g *Gateway) rematch(ctx context.Context, old *game.State, me *game.Seat) (
 	if p, err := created.Payload(); err == nil {
 		c = *p.(*events.MatchCreated)
 	}
-	t, err := newTicket(created.MatchID, playerID, me.Name)
+	t, err := ticketWith(created.MatchID, playerID, me.Name, newToken, hash)
 	if err != nil {
 		return seatReply{}, badRequest(err.Error())
 	}
-	claim, err := events.New(old.MatchID, events.SourceGateway, time.Now(), &events.RematchCreated{MatchID: created.MatchID, Code: c.Code})
+	claim, err := events.New(oldID, events.SourceGateway, time.Now(), &events.RematchCreated{MatchID: created.MatchID, Code: c.Code})
 	if err != nil {
 		return seatReply{}, errInternal
 	}
-	log := g.logger.With("match_id", old.MatchID, "event_id", claim.ID, "rematch_id", created.MatchID)
+	log := g.logger.With("match_id", oldID, "event_id", claim.ID, "rematch_id", created.MatchID)
 	// The new match goes first, so that whoever follows the link finds it.
-	if err := g.publish(ctx, created, t.event); err != nil {
-		log.Error("producing a rematch failed", "err", err)
+	reply, aerr := g.seat(ctx, nil, t, created)
+	if aerr != nil {
+		return seatReply{}, aerr
+	}
+	v := g.submit(ctx, true, claim)
+	switch code := game.RejectionCode(v.err); {
+	case !v.produced:
+		log.Error("producing rematch.created failed", "err", v.err)
 		return seatReply{}, errUnavailable
-	}
-	if err := g.publish(ctx, claim); err != nil {
-		log.Error("producing rematch.created failed", "err", err)
-		return seatReply{}, errUnavailable
-	}
-	wctx, cancel := context.WithTimeout(ctx, g.seatWait)
-	defer cancel()
-	s, err := g.store.wait(wctx, old.MatchID, func(s *game.State) bool { return s != nil && s.Rematch != nil })
-	if err != nil {
-		log.Warn("rematch.created did not show in match-state in time", "err", err)
-		return seatReply{}, errTimeout
-	}
-	if s.Rematch.MatchID != created.MatchID {
+	case code == game.CodeDuplicateRematch:
 		// Another player's rematch won the race: end ours, join theirs.
-		log.Info("another rematch won the race", "winner", s.Rematch.MatchID)
+		var winner string
+		old.read(func(s *game.State) {
+			if s.Rematch != nil {
+				winner = s.Rematch.MatchID
+			}
+		})
+		log.Info("another rematch won the race", "winner", winner)
 		if end, err := events.New(created.MatchID, events.SourceGateway, time.Now(), &events.MatchEnded{Reason: events.EndAbandoned}); err == nil {
-			if err := g.publish(ctx, end); err != nil {
-				log.Warn("could not end the losing rematch; its lobby will idle out", "err", err)
+			if v := g.submit(ctx, false, end); !v.produced {
+				log.Warn("could not end the losing rematch; its lobby will idle out", "err", v.err)
 			}
 		}
-		return g.joinRematch(ctx, s.Rematch.MatchID, playerID, me.Name)
+		return g.joinRematch(ctx, winner, playerID, me.Name, newToken, hash)
+	case code != "":
+		return seatReply{}, &apiError{Status: http.StatusConflict, Code: code, Message: messageFor(code)}
+	case v.err != nil:
+		return seatReply{}, errTimeout
 	}
 	log.Info("rematch created")
-	return g.awaitSeat(ctx, t)
+	return reply, nil
 }
 
-// joinRematch seats the player in the rematch, waiting a moment for its
-// state if this instance has not seen it yet.
-func (g *Gateway) joinRematch(ctx context.Context, matchID, playerID, name string) (seatReply, *apiError) {
+// joinRematch seats the player in the rematch, waiting a moment for it if
+// this instance's fold has not seen it yet.
+func (g *Gateway) joinRematch(ctx context.Context, matchID, playerID, name, token, hash string) (seatReply, *apiError) {
 	wctx, cancel := context.WithTimeout(ctx, g.seatWait)
-	s, err := g.store.wait(wctx, matchID, func(s *game.State) bool { return s != nil })
+	e, err := g.store.wait(wctx, matchID, func(*game.State) bool { return true })
 	cancel()
 	if err != nil {
 		return seatReply{}, errTimeout
 	}
-	t, err := newTicket(matchID, playerID, name)
+	t, err := ticketWith(matchID, playerID, name, token, hash)
 	if err != nil {
 		return seatReply{}, badRequest(err.Error())
 	}
-	return g.seat(ctx, s, t)
+	return g.seat(ctx, e, t)
 }
 
 func clamp(n, lo, hi int) int { return max(lo, min(n, hi)) }

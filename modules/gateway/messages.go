@@ -13,6 +13,8 @@ const (
 	codeRateLimited = "rate_limited" // over the connection's rate; the frame was dropped
 	codeBadRequest  = "bad_request"  // a field the event would not validate with
 	codeUnavailable = "unavailable"  // the event could not be produced; retry
+	codeTimeout     = "timeout"      // produced, but not judged in time: retry with the same id
+	codeNotFound    = "not_found"    // the match is no longer live here
 )
 
 // messages are what a player is told for each code. They are written for
@@ -27,6 +29,8 @@ var messages = map[string]string{
 	codeRateLimited: "You're sending messages too fast. Slow down a little.",
 	codeBadRequest:  "That message is missing something or has a bad value.",
 	codeUnavailable: "The server could not save that right now. Please try again.",
+	codeTimeout:     "The server is slow to confirm that. Please try again.",
+	codeNotFound:    "This match doesn't exist.",
 
 	game.CodeMalformed:        "That message is missing something or has a bad value.",
 	game.CodeNoMatch:          "This match doesn't exist.",

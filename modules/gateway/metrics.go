@@ -13,6 +13,7 @@ type metrics struct {
 	actions     *prometheus.CounterVec
 	broadcast   prometheus.Histogram
 	live        *prometheus.GaugeVec
+	skipped     prometheus.Counter
 }
 
 // Results of an action besides the error codes sent to clients.
@@ -33,14 +34,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}, []string{"type", "result"}),
 		broadcast: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "arena_action_broadcast_seconds",
-			Help: "Time from producing a player's event to pushing the first view that includes it.",
+			Help: "Time from producing a player's event to this gateway's fold judging it and offering the views that show it to its sockets.",
 			// Fine at the low end: the target is a few milliseconds (docs/performance.md).
 			Buckets: []float64{.0005, .001, .002, .003, .005, .0075, .01, .02, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}),
 		live: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "arena_live_matches",
-			Help: "Matches not yet finished, by phase, as followed from match-state.",
+			Help: "Matches not yet finished, by phase, in this gateway's fold of match-events.",
 		}, []string{"phase"}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "arena_gateway_records_skipped_total",
+			Help: "match-events records the gateway's fold skipped as malformed or misplaced (the materializer dead-letters them).",
+		}),
 	}
 	for _, p := range []string{events.PhaseLobby, events.PhaseAnswering, events.PhaseVoting, events.PhaseResults} {
 		m.live.WithLabelValues(p)
@@ -48,7 +53,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.actions, m.broadcast, m.live} {
+	for _, c := range []prometheus.Collector{m.connections, m.actions, m.broadcast, m.live, m.skipped} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

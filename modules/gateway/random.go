@@ -99,3 +99,33 @@ func seatByToken(s *game.State, token string) *game.Seat {
 	}
 	return found
 }
+
+// derivedToken returns a token (and its hash) that is a pure function of
+// secret parts a client holds (an idempotency key, the token of its seat in
+// the previous match), so that a retried request gets the same seat back.
+func derivedToken(parts ...string) (token, hash string) {
+	h := sha256.New()
+	h.Write([]byte("arena-token"))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	token = base64.RawURLEncoding.EncodeToString(h.Sum(nil))
+	return token, tokenHash(token)
+}
+
+// derivedID is newID's counterpart for ids that are a pure function of
+// parts.
+func derivedID(n int, parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	sum := h.Sum(nil)
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = idAlphabet[sum[i%len(sum)]%byte(len(idAlphabet))]
+	}
+	return string(b)
+}

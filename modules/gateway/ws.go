@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"net"
 	"net/http"
@@ -68,8 +67,8 @@ type errorFrame struct {
 
 // session is one player's WebSocket. Three goroutines share it: the HTTP
 // handler reads frames and acts on them, the writer pushes views and
-// replies, and a pinger checks the peer is alive. The follower only ever
-// drops the newest state into the session's one-slot mailbox, so a slow or
+// replies, and a pinger checks the peer is alive. The fold only ever drops
+// the newest encoded view into the session's one-slot mailbox, so a slow or
 // stuck client delays no one else: it gets the newest view when it catches
 // up, or is dropped after writeTimeout.
 type session struct {
@@ -83,7 +82,8 @@ type session struct {
 	limiter *bucket // the reader's
 
 	mu      sync.Mutex
-	latest  *game.State   // mailbox: the newest state not yet pushed
+	latest  []byte        // mailbox: the newest view frame not yet pushed
+	version int           // State.Events of the newest view offered
 	wake    chan struct{} // one slot: the mailbox has something
 	replies chan []byte   // acks and errors, in order
 }
@@ -141,16 +141,27 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer g.removeSession(ss)
-	state := g.store.subscribe(matchID, ss)
-	defer g.store.unsubscribe(matchID, ss)
-	if state == nil { // cannot happen: authenticate saw it
-		_ = c.Close(websocket.StatusInternalError, "match vanished")
+	e := g.store.entry(matchID)
+	if e == nil { // evicted since authenticate: a finished match long over
+		_ = c.Close(websocket.StatusPolicyViolation, "This match is over.")
 		return
 	}
+	e.subscribe(ss)
+	defer e.unsubscribe(ss)
 	g.metrics.connections.Inc()
 	defer g.metrics.connections.Dec()
 	ss.log.Debug("player connected")
-	ss.offer(state)
+	var (
+		first   []byte
+		version int
+		encErr  error
+	)
+	e.read(func(s *game.State) { first, encErr = encodeView(s, seat); version = s.Events })
+	if encErr != nil {
+		_ = c.Close(websocket.StatusInternalError, "encoding the view failed")
+		return
+	}
+	ss.offer(version, first)
 
 	var wg sync.WaitGroup
 	wg.Add(2)
@@ -175,22 +186,29 @@ func (g *Gateway) authenticate(ctx context.Context, matchID, token string) (stri
 	}
 	wctx, cancel := context.WithTimeout(ctx, g.authWait)
 	defer cancel()
-	s, _ := g.store.wait(wctx, matchID, func(s *game.State) bool { return seatByToken(s, token) != nil })
-	if s == nil {
+	var letter string
+	e, _ := g.store.wait(wctx, matchID, func(s *game.State) bool {
+		if st := seatByToken(s, token); st != nil {
+			letter = st.Letter
+			return true
+		}
+		return false
+	})
+	switch {
+	case letter != "":
+		return letter, nil
+	case e == nil:
 		return "", errNoMatch
-	}
-	if st := seatByToken(s, token); st != nil {
-		return st.Letter, nil
 	}
 	return "", &apiError{Code: errBadToken.Code, Message: "Your seat token is not valid for this match."}
 }
 
-// offer puts s in the mailbox, unless the mailbox holds a newer state. It
-// never blocks.
-func (ss *session) offer(s *game.State) {
+// offer puts a view frame of the given version in the mailbox, unless the
+// mailbox holds a newer one. It never blocks.
+func (ss *session) offer(version int, frame []byte) {
 	ss.mu.Lock()
-	if ss.latest == nil || s.Events >= ss.latest.Events {
-		ss.latest = s
+	if ss.latest == nil || version >= ss.version {
+		ss.latest, ss.version = frame, version
 	}
 	ss.mu.Unlock()
 	select {
@@ -206,10 +224,7 @@ func (ss *session) close(code websocket.StatusCode, reason string) {
 }
 
 func (ss *session) writeLoop() {
-	var (
-		lastView    []byte
-		lastVersion = -1
-	)
+	var lastView []byte
 	for {
 		select {
 		case <-ss.ctx.Done():
@@ -220,28 +235,18 @@ func (ss *session) writeLoop() {
 			}
 		case <-ss.wake:
 			ss.mu.Lock()
-			s := ss.latest
+			b := ss.latest
 			ss.latest = nil
 			ss.mu.Unlock()
-			if s == nil || s.Events < lastVersion {
+			// A change that the seat cannot see (another seat typing in
+			// the lobby, say) gives the same view: no need to send it.
+			if b == nil || bytes.Equal(b, lastView) {
 				continue
 			}
-			b, err := json.Marshal(stateFrame{Type: "state", State: game.ViewFor(s, ss.seat)})
-			if err != nil {
-				ss.log.Error("encoding a view failed", "err", err)
-				continue
+			if !ss.write(b) {
+				return
 			}
-			// A change that the seat cannot see (say, a refused fact)
-			// gives the same view: no need to send it again.
-			if !bytes.Equal(b, lastView) {
-				if !ss.write(b) {
-					return
-				}
-				lastView, lastVersion = b, s.Events
-			}
-			for _, d := range ss.g.store.pushed(s, time.Now()) {
-				ss.g.metrics.broadcast.Observe(d.Seconds())
-			}
+			lastView = b
 		}
 	}
 }
@@ -375,60 +380,32 @@ func (ss *session) handle(typ websocket.MessageType, data []byte) bool {
 }
 
 // act turns a frame into the event of the player's own seat, checks it
-// against the newest state, produces it and acknowledges it once the
-// broker has. A frame's id makes the event id, so a client that retries
-// with the same id and content after a lost ack produces a copy that the
-// reducer drops as a duplicate.
+// against the fold's state, produces it and answers once this instance's
+// fold has judged it in log order: an ack means the action counts, an error
+// carries the reducer's code (a vote that a deadline overtook is "late").
+// A frame's id makes the event id, so a client that retries with the same
+// id and content after a lost reply produces a copy that gets the same
+// answer. The reader waits for the verdict, so one socket's actions stay in
+// order; no lock is held meanwhile, so other seats never wait for it.
 func (ss *session) act(f clientFrame) {
-	// One action of a seat at a time on this instance (a player may have
-	// two tabs open), each checked against the ones before it.
-	defer ss.g.lockSeat(ss.matchID, ss.seat)()
-	s := ss.g.store.current(ss.matchID)
-	var p events.Payload
-	switch f.Type {
-	case frameAnswer:
-		if n, most := utf8.RuneCountInString(strings.TrimSpace(f.Text)), s.Settings.MaxAnswerChars; n > most {
-			ss.fail(f.Type, f.ID, game.CodeTooLong, fmt.Sprintf("Your answer is too long: %d characters, at most %d.", n, most))
-			return
-		}
-		p = &events.AnswerSubmitted{Seat: ss.seat, Round: f.Round, Text: f.Text}
-	case frameVote:
-		if len(f.Seat) != 1 || f.Seat[0] < 'A' || f.Seat[0] > 'Z' {
-			ss.fail(f.Type, f.ID, game.CodeUnknownSeat, "")
-			return
-		}
-		p = &events.VoteCast{Voter: ss.seat, Seat: f.Seat, Round: f.Round}
-	case frameTyping:
-		p = &events.Typing{Seat: ss.seat, Round: f.Round}
-	case frameStart:
-		if s.Settings.Mode == events.ModeQuick {
-			ss.fail(f.Type, f.ID, game.CodeNotHost, msgQuickStart)
-			return
-		}
-		p = &events.MatchStarted{By: ss.seat}
-	}
-	if f.Type != frameStart && f.Round < 1 {
-		ss.fail(f.Type, f.ID, game.CodeWrongRound, "")
+	e := ss.g.store.entry(ss.matchID)
+	if e == nil {
+		ss.fail(f.Type, f.ID, codeNotFound, "This match is over.")
 		return
 	}
-	id := events.NewID()
-	if f.ID != "" {
-		id = events.DerivedID("ws", ss.matchID, ss.seat, f.ID, f.Type, strconv.Itoa(f.Round), f.Text, f.Seat)
-	}
-	e, err := events.NewWithID(id, ss.matchID, events.SourceGateway, time.Now(), p)
-	if err != nil {
-		ss.fail(f.Type, f.ID, codeBadRequest, "")
-		return
-	}
-	if err := game.Check(s, e); err != nil {
-		code := game.RejectionCode(err)
+	var (
+		env        events.Envelope
+		code, text string
+	)
+	e.read(func(s *game.State) { env, code, text = ss.event(s, f) })
+	if code != "" {
 		if f.Type == frameTyping && f.ID == "" {
 			// Presence is best effort: a typing signal racing the end of
 			// the window is dropped without bothering the player.
 			ss.g.metrics.actions.WithLabelValues(f.Type, code).Inc()
 			return
 		}
-		ss.fail(f.Type, f.ID, code, "")
+		ss.fail(f.Type, f.ID, code, text)
 		return
 	}
 	if f.Type == frameTyping && !ss.g.typing.allow(ss.matchID, ss.seat, time.Now()) {
@@ -436,43 +413,67 @@ func (ss *session) act(f clientFrame) {
 		ss.ack(f.ID)
 		return
 	}
-	if err := ss.g.publishAction(ss.ctx, ss.matchID, e); err != nil {
+	judge := f.Type != frameTyping || f.ID != ""
+	v := ss.g.submit(ss.ctx, judge, env)
+	switch {
+	case !v.produced:
 		if f.Type == frameTyping {
 			ss.g.typing.forget(ss.matchID, ss.seat)
 		}
-		ss.log.Error("producing a player's action failed", "event_id", e.ID, "type", e.Type, "err", err)
+		ss.log.Error("producing a player's action failed", "event_id", env.ID, "type", env.Type, "err", v.err)
 		ss.fail(f.Type, f.ID, codeUnavailable, "")
+	case errors.Is(v.err, errNoVerdict), errors.Is(v.err, context.DeadlineExceeded):
+		ss.log.Warn("no verdict on a player's action in time", "event_id", env.ID, "type", env.Type)
+		ss.fail(f.Type, f.ID, codeTimeout, "")
+	case v.err != nil && game.RejectionCode(v.err) != "":
+		ss.fail(f.Type, f.ID, game.RejectionCode(v.err), "")
+	case v.err != nil: // the socket is closing
 		return
+	default:
+		ss.g.metrics.actions.WithLabelValues(f.Type, resultOK).Inc()
+		if f.Type != frameTyping {
+			ss.log.Debug("action counted", "event_id", env.ID, "type", env.Type, "round", f.Round)
+		}
+		ss.ack(f.ID)
 	}
-	ss.g.metrics.actions.WithLabelValues(f.Type, resultOK).Inc()
-	if f.Type != frameTyping {
-		ss.log.Debug("action produced", "event_id", e.ID, "type", e.Type, "round", f.Round)
-	}
-	ss.ack(f.ID)
 }
 
-// publishAction produces a player's event, noting when, so that the first
-// view pushed with it can be timed, and so that the player's next action is
-// checked against it before match-state shows it.
-func (g *Gateway) publishAction(ctx context.Context, matchID string, e events.Envelope) error {
-	now := time.Now()
-	g.store.addPending(matchID, e.ID, now)
-	g.store.addUnseen(matchID, e, now)
-	if err := g.publish(ctx, e); err != nil {
-		g.store.dropPending(matchID, e.ID)
-		g.store.dropUnseen(matchID, e.ID)
-		return err
+// event builds the event of frame f and checks it against s; on refusal it
+// returns the error code (and a message, or "" for the code's own).
+func (ss *session) event(s *game.State, f clientFrame) (events.Envelope, string, string) {
+	var p events.Payload
+	switch f.Type {
+	case frameAnswer:
+		if n, most := utf8.RuneCountInString(strings.TrimSpace(f.Text)), s.Settings.MaxAnswerChars; n > most {
+			return events.Envelope{}, game.CodeTooLong, fmt.Sprintf("Your answer is too long: %d characters, at most %d.", n, most)
+		}
+		p = &events.AnswerSubmitted{Seat: ss.seat, Round: f.Round, Text: f.Text}
+	case frameVote:
+		if len(f.Seat) != 1 || f.Seat[0] < 'A' || f.Seat[0] > 'Z' {
+			return events.Envelope{}, game.CodeUnknownSeat, ""
+		}
+		p = &events.VoteCast{Voter: ss.seat, Seat: f.Seat, Round: f.Round}
+	case frameTyping:
+		p = &events.Typing{Seat: ss.seat, Round: f.Round}
+	case frameStart:
+		if s.Settings.Mode == events.ModeQuick {
+			return events.Envelope{}, game.CodeNotHost, msgQuickStart
+		}
+		p = &events.MatchStarted{By: ss.seat}
 	}
-	return nil
-}
-
-// lockSeat serialises the actions of one seat on this instance and returns
-// the unlock. Locks are striped: unrelated seats rarely share one, and
-// when they do they only wait for one produce.
-func (g *Gateway) lockSeat(match, seat string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(match + "/" + seat))
-	mu := &g.seatLocks[h.Sum32()%uint32(len(g.seatLocks))]
-	mu.Lock()
-	return mu.Unlock
+	if f.Type != frameStart && f.Round < 1 {
+		return events.Envelope{}, game.CodeWrongRound, ""
+	}
+	id := events.NewID()
+	if f.ID != "" {
+		id = events.DerivedID("ws", ss.matchID, ss.seat, f.ID, f.Type, strconv.Itoa(f.Round), f.Text, f.Seat)
+	}
+	env, err := events.NewWithID(id, ss.matchID, events.SourceGateway, time.Now(), p)
+	if err != nil {
+		return events.Envelope{}, codeBadRequest, ""
+	}
+	if err := game.Check(s, env); err != nil {
+		return events.Envelope{}, game.RejectionCode(err), ""
+	}
+	return env, "", ""
 }

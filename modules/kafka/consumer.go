@@ -28,11 +28,16 @@ type GroupConfig struct {
 	Topics []string
 	Handle Handler
 
-	// Flush, if set, runs after each batch of records a partition received
-	// and before they are marked for commit (the materializer publishes its
-	// views here). An error is retried until it succeeds or the partition
-	// is revoked.
-	Flush func(ctx context.Context, topic string, partition int32) error
+	// Flush, if set, runs after each batch of records a partition received,
+	// and the offset it returns (the next offset to read after a restart;
+	// at most the batch's end) is what is marked for commit: the
+	// materializer publishes its checkpoints here and commits only what
+	// they hold. An error is retried until it succeeds or the partition is
+	// revoked.
+	Flush func(ctx context.Context, topic string, partition int32) (int64, error)
+	// FlushEvery is how often Flush runs again while a partition is quiet
+	// and its last Flush held records back; default 1s.
+	FlushEvery time.Duration
 
 	// OnAssigned runs before any record of newly assigned partitions is
 	// handled (to bootstrap state); OnRevoked after their workers stopped.
@@ -128,6 +133,7 @@ func NewGroup(clients *Clients, cfg GroupConfig, logger *slog.Logger) (*Group, e
 	def(&cfg.CommitInterval, time.Second)
 	cfg.CommitInterval = max(cfg.CommitInterval, 100*time.Millisecond) // franz-go's floor
 	def(&cfg.DrainTimeout, 5*time.Second)
+	def(&cfg.FlushEvery, time.Second)
 	return &Group{cfg: cfg, clients: clients, logger: logger.With("group", cfg.Group), workers: map[tp]*worker{}}, nil
 }
 
@@ -289,6 +295,8 @@ type worker struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	done    chan struct{}
+	marked  int64       // highest offset marked by Flush
+	last    *kgo.Record // last record handled, with Flush
 
 	// in-order completion tracking for Concurrency > 1
 	mu      sync.Mutex
@@ -315,6 +323,15 @@ func newWorker(g *Group, topic string, p int32) *worker {
 func (w *worker) run() {
 	defer close(w.done)
 	defer w.cancel()
+	// A Flush that holds back part of a batch (the materializer's watermark
+	// waits for matches not yet checkpointed) is asked again while the
+	// partition is quiet, so the committed offset catches up.
+	var idle <-chan time.Time
+	if w.g.cfg.Flush != nil {
+		t := time.NewTicker(w.g.cfg.FlushEvery)
+		defer t.Stop()
+		idle = t.C
+	}
 	for {
 		select {
 		case <-w.ctx.Done():
@@ -329,6 +346,10 @@ func (w *worker) run() {
 				w.dispatch(batch)
 			} else {
 				w.sequential(batch)
+			}
+		case <-idle:
+			if w.last != nil && w.marked <= w.last.Offset {
+				w.flush(w.last)
 			}
 		}
 	}
@@ -349,10 +370,24 @@ func (w *worker) sequential(batch []*kgo.Record) {
 	if cfg.Flush == nil || done == 0 {
 		return
 	}
+	w.last = batch[done-1]
+	w.flush(w.last)
+}
+
+// flush runs Flush until it succeeds (or the partition goes) and marks the
+// offset it returns, at most last's next.
+func (w *worker) flush(last *kgo.Record) {
+	cfg := w.g.cfg
 	for backoff := cfg.RetryBackoff; ; backoff = min(2*backoff, 5*time.Second) {
-		err := cfg.Flush(w.ctx, w.tp.topic, w.tp.partition)
+		next, err := cfg.Flush(w.ctx, w.tp.topic, w.tp.partition)
 		if err == nil {
-			w.g.cl.MarkCommitRecords(batch[done-1])
+			next = min(next, last.Offset+1)
+			if next > w.marked {
+				w.marked = next
+				w.g.cl.MarkCommitOffsets(map[string]map[int32]kgo.EpochOffset{
+					w.tp.topic: {w.tp.partition: {Epoch: last.LeaderEpoch, Offset: next}},
+				})
+			}
 			return
 		}
 		w.g.logger.Warn("flush failed; retrying", "topic", w.tp.topic, "partition", w.tp.partition, "err", err)

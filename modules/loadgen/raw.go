@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -202,21 +203,21 @@ func (p *RawPipeline) handle(_ context.Context, r *kgo.Record) error {
 
 // flush produces stage one's batch and waits for the broker, as the
 // materializer does with its snapshots.
-func (p *RawPipeline) flush(ctx context.Context, _ string, partition int32) error {
+func (p *RawPipeline) flush(ctx context.Context, _ string, partition int32) (int64, error) {
 	p.bufMu.Lock()
 	recs := p.bufs[partition]
 	delete(p.bufs, partition)
 	p.bufMu.Unlock()
 	if len(recs) == 0 {
-		return nil
+		return math.MaxInt64, nil // everything handled: commit the batch
 	}
 	if err := p.producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		p.bufMu.Lock()
 		p.bufs[partition] = append(recs, p.bufs[partition]...)
 		p.bufMu.Unlock()
-		return err
+		return 0, err
 	}
-	return nil
+	return math.MaxInt64, nil
 }
 
 // follow is stage two: every record goes to every socket of its room.

@@ -1,3 +1,10 @@
+// Package materializer writes the checkpoints of match-events to the
+// compacted match-state topic: each match's state as of a log offset, when
+// a phase ends, when the match ends, and for a match it has not checkpointed
+// for a while. Every reader of the log (the gateway, the orchestrator, the
+// materializer itself on restart) starts from them instead of the whole
+// history. The package also holds the history and stats views (views.go)
+// that the gateway keeps from finished matches.
 package materializer
 
 import (
@@ -6,16 +13,23 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/modules/events"
-	"github.com/arena-hq/arena/modules/game"
+	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/kafka"
 )
 
-// Group is the materializer's consumer group.
-const Group = "arena-materializer"
+// Group is the materializer's consumer group. Its committed offset is the
+// checkpoint watermark (see fold.CheckpointGroup).
+const Group = fold.CheckpointGroup
+
+// checkpointEvery bounds how long a changed match goes without a
+// checkpoint, so that the watermark, and with it every reader's restart,
+// never falls far behind the log.
+const checkpointEvery = 5 * time.Second
 
 // Materializer is the materializer module. Each assigned partition is owned
 // by one worker goroutine at a time; the mutex only guards the map of
@@ -23,23 +37,33 @@ const Group = "arena-materializer"
 type Materializer struct {
 	clients *kafka.Clients
 	logger  *slog.Logger
+	now     func() time.Time
 
 	producer *kgo.Client
 	group    *kafka.Group
 
 	mu    sync.Mutex
-	parts map[int32]*partitionState
+	parts map[int32]*partition
 }
 
-// partitionState is the fold of one match-events partition.
-type partitionState struct {
-	matches map[string]*Snapshot
-	dirty   map[string]bool
+// partition is the fold of one match-events partition and what of it is
+// not checkpointed yet.
+type partition struct {
+	fold  *fold.Partition
+	dirty map[string]*dirty // matches changed since their last checkpoint
+	next  int64             // offset after the last record handled
+}
+
+// dirty is a match with events not yet in a published checkpoint.
+type dirty struct {
+	since int64     // offset of its oldest such event
+	at    time.Time // when it became dirty
+	phase string    // phase of its last checkpoint
 }
 
 // New builds the module; it starts nothing.
 func New(clients *kafka.Clients, logger *slog.Logger) *Materializer {
-	return &Materializer{clients: clients, logger: logger.With("module", "materializer"), parts: map[int32]*partitionState{}}
+	return &Materializer{clients: clients, logger: logger.With("module", "materializer"), now: time.Now, parts: map[int32]*partition{}}
 }
 
 func (m *Materializer) Name() string { return "materializer" }
@@ -75,25 +99,28 @@ func (m *Materializer) Stop(context.Context) error {
 	return nil
 }
 
-// assigned loads the newest snapshots of the new partitions, so folding
-// resumes where the published views end instead of at the start of the log.
+// assigned loads the checkpoints of the new partitions, so folding resumes
+// at the watermark (this group's committed offset) instead of at the start
+// of the log. Finished matches are kept for fold.FinishedTTL: a late play
+// again still reaches them.
 func (m *Materializer) assigned(ctx context.Context, assigned map[string][]int32) error {
 	ps := assigned[m.clients.Topics.MatchEvents]
-	snaps, err := LoadSnapshots(ctx, m.clients, ps)
+	if len(ps) == 0 {
+		return nil
+	}
+	cut := m.now().Add(-fold.FinishedTTL)
+	parts, loaded, _, err := fold.Bootstrap(ctx, m.clients, ps, func(c fold.Checkpoint) bool {
+		return c.Phase != events.PhaseFinished || c.EndedAt.After(cut)
+	})
 	if err != nil {
-		return fmt.Errorf("load snapshots: %w", err)
+		return err
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, p := range ps {
-		m.parts[p] = &partitionState{matches: map[string]*Snapshot{}, dirty: map[string]bool{}}
+	for p, f := range parts {
+		m.parts[p] = &partition{fold: f, dirty: map[string]*dirty{}, next: -1}
 	}
-	for id, s := range snaps {
-		if ps := m.parts[s.Partition]; ps != nil {
-			ps.matches[id] = &s
-		}
-	}
-	m.logger.Info("partitions assigned", "partitions", ps, "matches", len(snaps))
+	m.logger.Info("partitions assigned", "partitions", ps, "checkpoints", len(loaded))
 	return nil
 }
 
@@ -105,58 +132,87 @@ func (m *Materializer) revoked(_ context.Context, revoked map[string][]int32) {
 	}
 }
 
-func (m *Materializer) partition(p int32) *partitionState {
+func (m *Materializer) partition(p int32) *partition {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.parts[p]
 }
 
-// handle folds one event into its match. It is idempotent: an event at or
-// before the snapshot's offset is skipped, and the reducer drops duplicate
-// event ids. A malformed record goes straight to the dead-letter topic.
+// handle folds one event into its match. It is idempotent: a record at or
+// before the match's checkpoint offset is skipped, and the reducer drops
+// duplicate event ids. A malformed or misplaced record goes straight to the
+// dead-letter topic, with the reason.
 func (m *Materializer) handle(_ context.Context, r *kgo.Record) error {
 	ps := m.partition(r.Partition)
 	if ps == nil {
 		return errors.New("partition not assigned")
 	}
-	e, err := events.Decode(r.Value)
+	ps.next = r.Offset + 1
+	o, err := ps.fold.Fold(r)
 	if err != nil {
 		return kafka.Permanent(err)
 	}
-	snap := ps.matches[e.MatchID]
-	if snap == nil {
-		snap = &Snapshot{MatchID: e.MatchID, Partition: r.Partition, Offset: -1, State: game.New(e.MatchID)}
-		ps.matches[e.MatchID] = snap
-	}
-	if r.Offset <= snap.Offset {
+	if o.Match == nil {
 		return nil
 	}
-	if err := game.Apply(snap.State, e); err != nil {
-		m.logger.Debug("event rejected", "match_id", e.MatchID, "event_id", e.ID, "type", e.Type, "reason", err)
+	if o.Verdict != nil {
+		m.logger.Debug("event rejected", "match_id", o.Event.MatchID, "event_id", o.Event.ID, "type", o.Event.Type, "reason", o.Verdict)
 	}
-	snap.Offset = r.Offset
-	ps.dirty[e.MatchID] = true
+	if d := ps.dirty[o.Event.MatchID]; d == nil {
+		ps.dirty[o.Event.MatchID] = &dirty{since: r.Offset, at: m.now(), phase: o.Before}
+	}
 	return nil
 }
 
-// flush publishes every match the last batch changed, once, and waits for
-// the broker's ack; only then are the batch's offsets marked for commit.
-func (m *Materializer) flush(ctx context.Context, _ string, p int32) error {
+// flush publishes the checkpoints that are due after a batch: of every
+// match whose phase changed since its last checkpoint (a phase ended, or
+// the match did), and of every match changed longer than checkpointEvery
+// ago. It waits for the broker's ack, then returns the offset up to which
+// every event is in a published checkpoint: the runner commits that, so the
+// group's committed offset is the watermark readers start from.
+func (m *Materializer) flush(ctx context.Context, _ string, p int32) (int64, error) {
 	ps := m.partition(p)
-	if ps == nil || len(ps.dirty) == 0 {
-		return nil
+	if ps == nil {
+		return -1, errors.New("partition not assigned")
 	}
-	recs := make([]*kgo.Record, 0, len(ps.dirty))
-	for id := range ps.dirty {
-		b, err := ps.matches[id].Encode()
-		if err != nil {
-			return err
+	now := m.now()
+	var (
+		recs []*kgo.Record
+		done []string
+	)
+	for id, d := range ps.dirty {
+		match := ps.fold.Matches[id]
+		if match == nil { // evicted: its final checkpoint was published
+			done = append(done, id)
+			continue
 		}
+		// A finished match changes rarely (play again) and may be
+		// evicted soon: it is checkpointed at once.
+		if ph := match.State.Phase; ph == d.phase && ph != events.PhaseFinished && now.Sub(d.at) < checkpointEvery {
+			continue
+		}
+		b, err := fold.Encode(match)
+		if err != nil {
+			return -1, err
+		}
+		// Keyed by match id: the same partition number as in match-events.
 		recs = append(recs, &kgo.Record{Topic: m.clients.Topics.MatchState, Key: []byte(id), Value: b})
+		done = append(done, id)
 	}
-	if err := m.producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
-		return fmt.Errorf("publish match-state: %w", err)
+	if len(recs) > 0 {
+		if err := m.producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			return -1, fmt.Errorf("publish match-state: %w", err)
+		}
 	}
-	clear(ps.dirty)
-	return nil
+	for _, id := range done {
+		delete(ps.dirty, id)
+	}
+	for _, gone := range ps.fold.EvictFinished(fold.FinishedTTL) {
+		delete(ps.dirty, gone.State.MatchID) // checkpointed when it finished
+	}
+	watermark := ps.next
+	for _, d := range ps.dirty {
+		watermark = min(watermark, d.since)
+	}
+	return watermark, nil
 }

@@ -10,12 +10,16 @@ import (
 	"time"
 
 	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
 )
 
-// Views holds the read views built from match-state snapshots: the history
-// of completed matches and the robot and detective stats. Feed it every
-// snapshot with Put; it keeps what it needs. It is safe for concurrent use.
+// Views holds the read views of finished matches: the history list and
+// the robot and detective stats. Each match is kept as its game.Summary and
+// the location of its final checkpoint in match-state, never its whole
+// state, so that every match ever played fits in memory; a match's full
+// record is fetched from the log when someone opens it. Feed it with Put or
+// PutSummary; it is safe for concurrent use.
 //
 // Only matches that ended "completed" are kept: an abandoned lobby has no
 // rounds to show or count.
@@ -28,9 +32,9 @@ type Views struct {
 
 // finished is one completed match as the views need it.
 type finished struct {
-	version int // State.Events of the snapshot it came from
-	item    HistoryItem
-	state   *game.State
+	version int // State.Events of the state it came from; 0 from a checkpoint's summary
+	sum     game.Summary
+	at      fold.Location // its newest checkpoint; Offset -1 while unknown
 }
 
 // HistoryItem is one finished match in the history list.
@@ -64,17 +68,25 @@ type Stats struct {
 
 // RobotStats is one personality playing on one model (the A/B view).
 // Votes counts the votes cast by other seats in the rounds it played,
-// HumanVotes those that picked it; MeanResponseMs averages its real
-// answers' response times (placeholders for no answer are left out).
+// HumanVotes those that picked it; the same split by who voted follows,
+// since a robot voter taking a robot for human says little about how
+// human it sounds. MeanResponseMs averages its real answers' response
+// times (placeholders for no answer are left out).
 type RobotStats struct {
-	Personality    string  `json:"personality"`
-	Name           string  `json:"name"`
-	Model          string  `json:"model"`
-	Matches        int     `json:"matches"`
-	Votes          int     `json:"votes"`
-	HumanVotes     int     `json:"humanVotes"`
-	HumanRate      float64 `json:"humanRate"`
-	MeanResponseMs float64 `json:"meanResponseMs"`
+	Personality     string  `json:"personality"`
+	Name            string  `json:"name"`
+	Model           string  `json:"model"`
+	Matches         int     `json:"matches"`
+	Votes           int     `json:"votes"`
+	HumanVotes      int     `json:"humanVotes"`
+	HumanRate       float64 `json:"humanRate"`
+	HumanVoterVotes int     `json:"humanVoterVotes"`
+	HumanVoterPicks int     `json:"humanVoterPicks"`
+	HumanVoterRate  float64 `json:"humanVoterRate"`
+	RobotVoterVotes int     `json:"robotVoterVotes"`
+	RobotVoterPicks int     `json:"robotVoterPicks"`
+	RobotVoterRate  float64 `json:"robotVoterRate"`
+	MeanResponseMs  float64 `json:"meanResponseMs"`
 }
 
 // DetectiveStats counts the votes cast by humans and how many picked a human.
@@ -89,39 +101,85 @@ func NewViews() *Views {
 	return &Views{matches: map[string]*finished{}}
 }
 
-// Put offers the state of one snapshot. States of matches that are not
-// finished, or that were abandoned, are ignored; a state older (fewer events
-// applied) than the one held for its match is ignored too, so snapshots may
-// be offered more than once and in any order. Put keeps s and never changes
-// it: the caller must not change it afterwards either.
+// Put offers a state. States of matches that are not finished, or that were
+// abandoned, are ignored; a state older (fewer events applied) than the one
+// held for its match is ignored too, so states may be offered more than
+// once and in any order. Only the state's summary is kept.
 func (v *Views) Put(s *game.State) {
 	if s == nil || s.Phase != events.PhaseFinished || s.EndReason != events.EndCompleted {
 		return
 	}
+	v.put(game.Summarize(s), s.Events, fold.Location{Offset: -1})
+}
+
+// PutSummary offers the summary of a finished match read from its
+// checkpoint at at.
+func (v *Views) PutSummary(sum game.Summary, at fold.Location) {
+	if sum.EndReason != events.EndCompleted {
+		return
+	}
+	v.put(sum, 0, at)
+}
+
+func (v *Views) put(sum game.Summary, version int, at fold.Location) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if old, ok := v.matches[s.MatchID]; ok {
-		if s.Events < old.version {
+	if old, ok := v.matches[sum.MatchID]; ok {
+		if at.Offset < 0 {
+			at = old.at
+		}
+		if version < old.version || (version == old.version && old.at == at) {
+			if at.Offset >= 0 {
+				old.at = at
+			}
 			return
 		}
 		v.remove(old)
 	}
-	f := &finished{version: s.Events, item: historyItem(s), state: s}
-	v.matches[s.MatchID] = f
+	f := &finished{version: version, sum: sum, at: at}
+	v.matches[sum.MatchID] = f
 	i, _ := slices.BinarySearchFunc(v.order, f, newestFirst)
 	v.order = slices.Insert(v.order, i, f)
 	v.stats = nil
+}
+
+// Locate records where a finished match's newest checkpoint is.
+func (v *Views) Locate(matchID string, at fold.Location) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if f := v.matches[matchID]; f != nil {
+		f.at = at
+	}
+}
+
+// Location returns where the newest checkpoint of a finished match is, and
+// whether it is known.
+func (v *Views) Location(matchID string) (fold.Location, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	f := v.matches[matchID]
+	if f == nil || f.at.Offset < 0 {
+		return fold.Location{}, false
+	}
+	return f.at, true
+}
+
+// Len is how many finished matches the views hold.
+func (v *Views) Len() int {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return len(v.matches)
 }
 
 func (v *Views) remove(f *finished) {
 	if i, ok := slices.BinarySearchFunc(v.order, f, newestFirst); ok {
 		v.order = slices.Delete(v.order, i, i+1)
 	}
-	delete(v.matches, f.item.MatchID)
+	delete(v.matches, f.sum.MatchID)
 }
 
 func newestFirst(a, b *finished) int {
-	return cmpKey(a.item.EndedAt, a.item.MatchID, b.item.EndedAt, b.item.MatchID)
+	return cmpKey(a.sum.EndedAt, a.sum.MatchID, b.sum.EndedAt, b.sum.MatchID)
 }
 
 // cmpKey orders (ended, id) pairs newest first.
@@ -152,18 +210,18 @@ func (v *Views) History(limit int, before string) (items []HistoryItem, next str
 			return []HistoryItem{}, ""
 		}
 		start, _ = slices.BinarySearchFunc(v.order, ended, func(f *finished, _ time.Time) int {
-			return cmpKey(f.item.EndedAt, f.item.MatchID, ended, id)
+			return cmpKey(f.sum.EndedAt, f.sum.MatchID, ended, id)
 		})
 		// start is the first item at or after the cursor's position; the
 		// cursor's own match was on the previous page.
-		if start < len(v.order) && v.order[start].item.MatchID == id && v.order[start].item.EndedAt.Equal(ended) {
+		if start < len(v.order) && v.order[start].sum.MatchID == id && v.order[start].sum.EndedAt.Equal(ended) {
 			start++
 		}
 	}
 	end := min(start+limit, len(v.order))
 	items = make([]HistoryItem, 0, end-start)
 	for _, f := range v.order[start:end] {
-		items = append(items, f.item)
+		items = append(items, historyItem(&f.sum))
 	}
 	if end < len(v.order) && len(items) > 0 {
 		last := items[len(items)-1]
@@ -231,16 +289,13 @@ func (v *Views) computeStats() Stats {
 	totals := map[robotKey]*robotTotals{}
 	var det DetectiveStats
 	for _, f := range v.matches {
-		s := f.state
+		s := &f.sum
 		played := map[robotKey]bool{}
-		for _, seat := range s.Seats {
-			if seat.Human {
-				continue
-			}
-			k := robotKey{seat.RobotID, seat.Model}
+		for _, r := range s.Robots {
+			k := robotKey{r.Personality, r.Model}
 			t := totals[k]
 			if t == nil {
-				t = &robotTotals{RobotStats: RobotStats{Personality: seat.RobotID, Model: seat.Model}}
+				t = &robotTotals{RobotStats: RobotStats{Personality: r.Personality, Model: r.Model}}
 				totals[k] = t
 			}
 			if !played[k] {
@@ -248,44 +303,26 @@ func (v *Views) computeStats() Stats {
 				t.Matches++
 			}
 			if t.Name == "" || s.EndedAt.After(t.lastEnded) {
-				t.Name, t.lastEnded = seat.Name, s.EndedAt
+				t.Name, t.lastEnded = r.Name, s.EndedAt
 			}
-			for _, r := range s.Rounds {
-				for _, vote := range r.Votes {
-					if vote.Voter == seat.Letter {
-						continue
-					}
-					t.Votes++
-					if vote.Seat == seat.Letter {
-						t.HumanVotes++
-					}
-				}
-				for _, a := range r.Answers {
-					if a.Seat == seat.Letter && !a.NoAnswer {
-						t.responseSum += a.ResponseMs
-						t.responses++
-					}
-				}
-			}
+			t.HumanVoterVotes += r.HumanVoterVotes
+			t.HumanVoterPicks += r.HumanVoterPicks
+			t.RobotVoterVotes += r.RobotVoterVotes
+			t.RobotVoterPicks += r.RobotVoterPicks
+			t.responseSum += r.ResponseMsSum
+			t.responses += int64(r.ResponsesCounted)
 		}
-		for _, r := range s.Rounds {
-			for _, vote := range r.Votes {
-				if voter := s.SeatOf(vote.Voter); voter == nil || !voter.Human {
-					continue
-				}
-				det.Votes++
-				if picked := s.SeatOf(vote.Seat); picked != nil && picked.Human {
-					det.Correct++
-				}
-			}
-		}
+		det.Votes += s.DetectiveVotes
+		det.Correct += s.DetectiveCorrect
 	}
 	robots := make([]RobotStats, 0, len(totals))
 	for _, t := range totals {
 		r := t.RobotStats
-		if r.Votes > 0 {
-			r.HumanRate = float64(r.HumanVotes) / float64(r.Votes)
-		}
+		r.Votes = r.HumanVoterVotes + r.RobotVoterVotes
+		r.HumanVotes = r.HumanVoterPicks + r.RobotVoterPicks
+		r.HumanRate = rate(r.HumanVotes, r.Votes)
+		r.HumanVoterRate = rate(r.HumanVoterPicks, r.HumanVoterVotes)
+		r.RobotVoterRate = rate(r.RobotVoterPicks, r.RobotVoterVotes)
 		if t.responses > 0 {
 			r.MeanResponseMs = float64(t.responseSum) / float64(t.responses)
 		}
@@ -299,53 +336,34 @@ func (v *Views) computeStats() Stats {
 			cmp.Compare(a.Model, b.Model),
 		)
 	})
-	if det.Votes > 0 {
-		det.Accuracy = float64(det.Correct) / float64(det.Votes)
-	}
+	det.Accuracy = rate(det.Correct, det.Votes)
 	return Stats{Matches: len(v.matches), Robots: robots, Detectives: det}
 }
 
-// historyItem summarises a finished match.
-func historyItem(s *game.State) HistoryItem {
+func rate(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return float64(n) / float64(of)
+}
+
+// historyItem is a finished match as the history list shows it.
+func historyItem(s *game.Summary) HistoryItem {
 	it := HistoryItem{
 		MatchID:     s.MatchID,
-		Mode:        s.Settings.Mode,
-		StartedAt:   s.CreatedAt,
+		Mode:        s.Mode,
+		StartedAt:   s.StartedAt,
 		EndedAt:     s.EndedAt,
-		Rounds:      len(s.Rounds),
-		Seats:       len(s.Seats),
-		Robots:      []RobotInfo{},
-		Winners:     []string{},
-		WinnerNames: []string{},
+		Rounds:      s.Rounds,
+		Seats:       s.Seats,
+		Humans:      s.Humans,
+		Robots:      make([]RobotInfo, 0, len(s.Robots)),
+		Winners:     append([]string{}, s.Winners...),
+		WinnerNames: append([]string{}, s.WinnerNames...),
 		EndReason:   s.EndReason,
 	}
-	if len(s.Rounds) > 0 {
-		it.StartedAt = s.Rounds[0].StartedAt
-	}
-	letters := make([]string, 0, len(s.Seats))
-	for _, seat := range s.Seats {
-		letters = append(letters, seat.Letter)
-		if seat.Human {
-			it.Humans++
-			continue
-		}
-		it.Robots = append(it.Robots, RobotInfo{Personality: seat.RobotID, Name: seat.Name, Model: seat.Model})
-	}
-	slices.Sort(letters)
-	best := 0
-	for _, l := range letters {
-		score := s.Scores[l]
-		switch {
-		case len(it.Winners) == 0 || score > best:
-			it.Winners, best = []string{l}, score
-		case score == best:
-			it.Winners = append(it.Winners, l)
-		}
-	}
-	for _, l := range it.Winners {
-		if seat := s.SeatOf(l); seat != nil {
-			it.WinnerNames = append(it.WinnerNames, seat.Name)
-		}
+	for _, r := range s.Robots {
+		it.Robots = append(it.Robots, RobotInfo{Personality: r.Personality, Name: r.Name, Model: r.Model})
 	}
 	return it
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/kafka"
 	"github.com/arena-hq/arena/modules/llm"
@@ -205,11 +206,13 @@ func (s *stack) follow(matchID string, timeout time.Duration, fn func(*game.Stat
 			if done || string(r.Key) != matchID {
 				return
 			}
-			snap, err := materializer.DecodeSnapshot(r.Value)
+			cp, err := fold.DecodeCheckpoint(r.Value)
 			if err != nil {
-				s.t.Fatalf("bad snapshot: %v", err)
+				s.t.Fatalf("bad checkpoint: %v", err)
 			}
-			last = snap.State
+			if last, err = cp.DecodeState(); err != nil {
+				s.t.Fatalf("bad checkpoint: %v", err)
+			}
 			done = fn(last)
 		})
 		if done {

@@ -1,5 +1,5 @@
 // Package orchestrator owns a match's clock and its robots' turns. It folds
-// match-events with the game reducer, publishes deadline facts when a phase's
+// match-events (package fold), publishes deadline facts when a phase's
 // time is up, sends robots their commands, and turns robot-events back into
 // match facts (bridge.go). Everything it knows is rebuilt from the log, so
 // any instance can take over a partition after a crash or a rebalance.
@@ -13,13 +13,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/modules/events"
-	"github.com/arena-hq/arena/modules/game"
+	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/kafka"
-	"github.com/arena-hq/arena/modules/materializer"
 )
 
 // Consumer groups.
@@ -40,16 +38,16 @@ type Orchestrator struct {
 	bridge   *kafka.Group
 
 	mu      sync.Mutex
-	matches map[string]*match // live matches only: a finished one is dropped
+	parts   map[int32]*fold.Partition // the folds of the assigned partitions
+	matches map[string]*match         // live matches only: a finished one is dropped
 }
 
-// match is one live match of an assigned partition.
+// match is one live match of an assigned partition: its fold, and what the
+// clock sent for it.
 type match struct {
-	state     *game.State
-	partition int32
-	offset    int64 // last match-events offset folded into state
-	sent      sent
-	timer     *time.Timer
+	*fold.Match
+	sent  sent
+	timer *time.Timer
 }
 
 // New builds the module; it starts nothing. reg may be nil.
@@ -60,7 +58,7 @@ func New(clients *kafka.Clients, reg prometheus.Registerer, logger *slog.Logger)
 	}
 	return &Orchestrator{
 		clients: clients, logger: logger.With("module", "orchestrator"), metrics: m, now: time.Now,
-		matches: map[string]*match{},
+		parts: map[int32]*fold.Partition{}, matches: map[string]*match{},
 	}, nil
 }
 
@@ -104,71 +102,47 @@ func (o *Orchestrator) Stop(context.Context) error {
 	return nil
 }
 
-// assigned rebuilds the live matches of the new partitions: the
-// materializer's snapshots, then the log from the materializer's committed
-// offsets (everything before them is in the snapshots) to the end.
+// assigned rebuilds the live matches of the new partitions from their
+// checkpoints and the log after the watermark (fold.Bootstrap), to the end,
+// before the group hands it any record. Finished matches are not kept: the
+// clock has nothing left to do for them.
 func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32) error {
 	ps := assigned[o.clients.Topics.MatchEvents]
 	if len(ps) == 0 {
 		return nil
 	}
 	start := time.Now()
-	snaps, err := materializer.LoadSnapshots(ctx, o.clients, ps)
-	if err != nil {
-		return fmt.Errorf("load snapshots: %w", err)
-	}
-	from, err := o.coveredOffsets(ctx, ps)
+	parts, _, from, err := fold.Bootstrap(ctx, o.clients, ps, func(c fold.Checkpoint) bool {
+		return c.Phase != events.PhaseFinished
+	})
 	if err != nil {
 		return err
 	}
-	live := map[string]*match{}
-	for id, s := range snaps {
-		if s.State.Phase == events.PhaseFinished {
-			continue
+	tail, _, err := fold.Tail(ctx, o.clients, parts, from, func(part *fold.Partition, r *kgo.Record, out fold.Outcome, err error) {
+		if err == nil && out.Match != nil && out.Match.State.Phase == events.PhaseFinished {
+			delete(part.Matches, out.Event.MatchID)
 		}
-		live[id] = &match{state: s.State, partition: s.Partition, offset: s.Offset, sent: sent{}}
-	}
-	tail := 0
-	err = o.clients.ReadToEnd(ctx, o.clients.Topics.MatchEvents, ps, from, func(r *kgo.Record) error {
-		tail++
-		o.fold(live, r)
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("read match-events tail: %w", err)
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	for id, m := range live {
-		if old := o.matches[id]; old != nil {
-			old.timer.Stop()
+	live := 0
+	for p, part := range parts {
+		o.parts[p] = part
+		for id, m := range part.Matches {
+			if old := o.matches[id]; old != nil {
+				old.timer.Stop()
+			}
+			lm := &match{Match: m, sent: sent{}}
+			o.matches[id] = lm
+			o.arm(id, lm, 0)
+			live++
 		}
-		o.matches[id] = m
-		o.arm(id, m, 0)
 	}
-	o.logger.Info("partitions assigned", "partitions", ps, "live_matches", len(live), "tail_records", tail, "took", time.Since(start))
+	o.logger.Info("partitions assigned", "partitions", ps, "live_matches", live, "tail_records", tail, "took", time.Since(start))
 	return nil
-}
-
-// coveredOffsets returns, per partition, the materializer's committed
-// offset: every event before it is folded into a published snapshot.
-func (o *Orchestrator) coveredOffsets(ctx context.Context, ps []int32) (map[int32]int64, error) {
-	cl, err := o.clients.NewUnmetered("orchestrator-admin")
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	fetched, err := kadm.NewClient(cl).FetchOffsets(ctx, materializer.Group)
-	if err != nil {
-		return nil, fmt.Errorf("fetch %s offsets: %w", materializer.Group, err)
-	}
-	from := map[int32]int64{}
-	for _, p := range ps {
-		if off, ok := fetched.Lookup(o.clients.Topics.MatchEvents, p); ok && off.Err == nil && off.At > 0 {
-			from[p] = off.At
-		}
-	}
-	return from, nil
 }
 
 func (o *Orchestrator) revoked(_ context.Context, revoked map[string][]int32) {
@@ -178,66 +152,66 @@ func (o *Orchestrator) revoked(_ context.Context, revoked map[string][]int32) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	for p := range gone {
+		delete(o.parts, p)
+	}
 	for id, m := range o.matches {
-		if gone[m.partition] {
+		if gone[m.Partition] {
 			m.timer.Stop()
 			delete(o.matches, id)
 		}
 	}
 }
 
-// fold applies record r to the match it belongs to in live, once: a record
-// at or before a match's offset is already in its state. A record of a match
-// not in live starts a fresh state; if that is not a match.created (a late
-// fact of a finished match), the reducer rejects it and the state is dropped,
-// so finished matches need no tombstones.
-func (o *Orchestrator) fold(live map[string]*match, r *kgo.Record) (*match, string) {
-	e, err := events.Decode(r.Value)
+// fold folds record r into its partition. A finished match leaves the
+// partition's fold at once (the clock is done with it), so a late fact of a
+// finished match finds no match and changes nothing. It returns the match's
+// id ("" for a record that could not be read: the materializer
+// dead-letters those) and its fold, nil once the match is finished or when
+// the partition does not hold it.
+func (o *Orchestrator) fold(part *fold.Partition, r *kgo.Record) (string, *fold.Match) {
+	if part == nil {
+		return "", nil
+	}
+	out, err := part.Fold(r)
 	if err != nil {
-		return nil, "" // malformed: the materializer dead-letters it
+		o.logger.Debug("skipping a record", "partition", r.Partition, "offset", r.Offset, "err", err)
+		return "", nil
 	}
-	m := live[e.MatchID]
-	if m == nil {
-		m = &match{state: game.New(e.MatchID), partition: r.Partition, offset: -1, sent: sent{}}
-		live[e.MatchID] = m
+	id := out.Event.MatchID
+	if out.Verdict != nil {
+		o.logger.Debug("event rejected", "match_id", id, "event_id", out.Event.ID, "type", out.Event.Type, "reason", out.Verdict)
 	}
-	if r.Offset <= m.offset {
-		return m, e.MatchID
+	m := part.Matches[id]
+	if m != nil && m.State.Phase == events.PhaseFinished {
+		delete(part.Matches, id)
+		return id, nil
 	}
-	m.offset = r.Offset
-	if err := game.Apply(m.state, e); err != nil {
-		o.logger.Debug("event rejected", "match_id", e.MatchID, "event_id", e.ID, "type", e.Type, "reason", err)
-	}
-	switch m.state.Phase {
-	case "": // events of a match whose creation this partition never saw
-		delete(live, e.MatchID)
-		return nil, e.MatchID
-	case events.PhaseFinished:
-		delete(live, e.MatchID)
-		return nil, e.MatchID
-	}
-	return m, e.MatchID
+	return id, m
 }
 
 // handle folds one match event and re-arms the match's timer.
 func (o *Orchestrator) handle(_ context.Context, r *kgo.Record) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	old := o.matches[string(r.Key)] // records are keyed by match id
-	m, id := o.fold(o.matches, r)
+	id, m := o.fold(o.parts[r.Partition], r)
 	if id == "" {
 		return nil
 	}
+	lm := o.matches[id]
 	if m == nil {
-		if old != nil && old.timer != nil {
-			old.timer.Stop() // finished: its timer has nothing left to do
+		if lm != nil {
+			lm.timer.Stop() // finished: its timer has nothing left to do
+			delete(o.matches, id)
 		}
 		return nil
 	}
-	if m.timer == nil {
-		o.arm(id, m, 0)
+	if lm == nil {
+		lm = &match{Match: m, sent: sent{}}
+		o.matches[id] = lm
+		o.arm(id, lm, 0)
 	} else {
-		m.timer.Reset(0)
+		lm.timer.Reset(0)
 	}
 	return nil
 }
@@ -259,12 +233,12 @@ func (o *Orchestrator) tick(id string) {
 		o.mu.Unlock()
 		return
 	}
-	p := planFor(m.state, now, m.sent)
+	p := planFor(m.State, now, m.sent)
 	var evs []events.Envelope
 	var cmds []events.Envelope
 	if p.deadline != nil {
-		m.sent[deadlineID(m.state)] = now
-		e, err := events.NewWithID(deadlineID(m.state), id, events.SourceOrchestrator, now, p.deadline)
+		m.sent[deadlineID(m.State)] = now
+		e, err := events.NewWithID(deadlineID(m.State), id, events.SourceOrchestrator, now, p.deadline)
 		if err == nil {
 			evs = append(evs, e)
 		}

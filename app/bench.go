@@ -44,6 +44,7 @@ func newBenchCmd() *cobra.Command {
 	f.IntVar(&o.IdlePlayers, "idle-players", 0, "first measure server memory per connected idle player with this many")
 	f.DurationVar(&o.Progress, "progress", 2*time.Second, "interval of progress lines")
 	f.BoolVar(&o.KeepDir, "keep", false, "keep the self-started server's directory (config, logs, data)")
+	f.StringVar(&o.ProfileDir, "profile", "", "write CPU, mutex and block profiles of the self-started server's arena phase to this directory")
 	cmd.AddCommand(newRawPipelineCmd())
 	return cmd
 }

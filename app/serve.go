@@ -19,6 +19,7 @@ import (
 func newServeCmd() *cobra.Command {
 	var all bool
 	var roles []string
+	var pprofAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run arena: every module (--all) or some roles (--role=gateway,robot,...)",
@@ -37,6 +38,11 @@ func newServeCmd() *cobra.Command {
 			if all {
 				targets = []string{All}
 			}
+			if pprofAddr != "" {
+				if err := servePprof(cmd.Context(), pprofAddr, newLogger(cfg.Log, cmd.ErrOrStderr())); err != nil {
+					return fmt.Errorf("--pprof-addr: %w", err)
+				}
+			}
 			return serve(cmd.Context(), cfg, targets, cmd.ErrOrStderr())
 		},
 	}
@@ -47,6 +53,8 @@ func newServeCmd() *cobra.Command {
 	f.StringSlice("brokers", nil, "Kafka brokers (kafka.brokers); empty: the embedded broker")
 	f.String("data-dir", "", "data directory (data_dir)")
 	f.StringSlice("robots", nil, "robot personalities this instance runs (robot.personalities)")
+	f.StringVar(&pprofAddr, "pprof-addr", "", "serve net/http/pprof (with mutex and block profiles) on this address")
+	_ = f.MarkHidden("pprof-addr")
 	return cmd
 }
 

@@ -167,6 +167,7 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.followDone = make(chan struct{})
 	go func() {
 		defer close(g.followDone)
+		go g.pingAll(fctx)
 		if err := g.follow(fctx); err != nil {
 			g.followErr <- err
 		}
@@ -230,6 +231,25 @@ func (g *Gateway) closeSessions(ctx context.Context) {
 	case <-done:
 	case <-ctx.Done():
 		g.logger.Warn("sockets still open at the end of the stop timeout", "sockets", len(all))
+	}
+}
+
+// pingAll pings every socket every pingInterval until ctx ends, each ping
+// on a goroutine of its own for as long as it takes.
+func (g *Gateway) pingAll(ctx context.Context) {
+	t := time.NewTicker(g.pingInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			g.sessMu.Lock()
+			for ss := range g.sessions {
+				go ss.ping()
+			}
+			g.sessMu.Unlock()
+		}
 	}
 }
 

@@ -65,12 +65,12 @@ type errorFrame struct {
 	Message string `json:"message"`
 }
 
-// session is one player's WebSocket. Three goroutines share it: the HTTP
-// handler reads frames and acts on them, the writer pushes views and
-// replies, and a pinger checks the peer is alive. The fold only ever drops
-// the newest encoded view into the session's one-slot mailbox, so a slow or
-// stuck client delays no one else: it gets the newest view when it catches
-// up, or is dropped after writeTimeout.
+// session is one player's WebSocket. The HTTP handler's goroutine reads
+// frames and acts on them; a writer goroutine runs while there are views or
+// replies to push (kick); the gateway's pinger checks every socket now and
+// then. The fold only ever drops the newest encoded view into the session's
+// one-slot mailbox, so a slow or stuck client delays no one else: it gets
+// the newest view when it catches up, or is dropped after writeTimeout.
 type session struct {
 	g       *Gateway
 	conn    *websocket.Conn
@@ -82,10 +82,14 @@ type session struct {
 	limiter *bucket // the reader's
 
 	mu      sync.Mutex
-	latest  []byte        // mailbox: the newest view frame not yet pushed
-	version int           // State.Events of the newest view offered
-	wake    chan struct{} // one slot: the mailbox has something
-	replies chan []byte   // acks and errors, in order
+	latest  []byte // mailbox: the newest view frame not yet pushed
+	version int    // State.Events of the newest view offered
+	writing bool   // a writer goroutine runs (see kick)
+	closed  bool   // the socket is done: no writer may start
+
+	writers  sync.WaitGroup
+	lastView []byte      // the writer's: the last view sent
+	replies  chan []byte // acks and errors, in order
 }
 
 // serveWS is GET /ws?match={id}&token={token}.
@@ -133,7 +137,6 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		ctx:     ctx,
 		cancel:  cancel,
 		limiter: newBucket(g.frameRate, g.frameBurst),
-		wake:    make(chan struct{}, 1),
 		replies: make(chan []byte, 32),
 	}
 	if !g.addSession(ss) {
@@ -163,13 +166,12 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	ss.offer(version, first)
 
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); ss.writeLoop() }()
-	go func() { defer wg.Done(); ss.pingLoop() }()
 	ss.readLoop()
 	cancel()
-	wg.Wait()
+	ss.mu.Lock()
+	ss.closed = true // no writer starts from here on
+	ss.mu.Unlock()
+	ss.writers.Wait()
 	ss.log.Debug("player disconnected")
 }
 
@@ -211,10 +213,7 @@ func (ss *session) offer(version int, frame []byte) {
 		ss.latest, ss.version = frame, version
 	}
 	ss.mu.Unlock()
-	select {
-	case ss.wake <- struct{}{}:
-	default:
-	}
+	ss.kick()
 }
 
 // close ends the session with a close frame.
@@ -223,32 +222,61 @@ func (ss *session) close(code websocket.StatusCode, reason string) {
 	ss.cancel()
 }
 
-func (ss *session) writeLoop() {
-	var lastView []byte
+// kick starts the writer unless it runs. A writer runs only while there is
+// something to send, so an idle socket costs one goroutine (its reader),
+// not three.
+func (ss *session) kick() {
+	ss.mu.Lock()
+	if ss.writing || ss.closed {
+		ss.mu.Unlock()
+		return
+	}
+	ss.writing = true
+	ss.writers.Add(1)
+	ss.mu.Unlock()
+	go ss.drain()
+}
+
+// drain writes the newest view and the queued replies until there is
+// nothing left. A view goes before the replies queued with it, so a
+// player's ack never arrives before the view that shows the action.
+func (ss *session) drain() {
+	defer ss.writers.Done()
 	for {
-		select {
-		case <-ss.ctx.Done():
-			return
-		case b := <-ss.replies:
-			if !ss.write(b) {
-				return
-			}
-		case <-ss.wake:
-			ss.mu.Lock()
-			b := ss.latest
-			ss.latest = nil
+		ss.mu.Lock()
+		b := ss.latest
+		ss.latest = nil
+		if b == nil && len(ss.replies) == 0 {
+			ss.writing = false
 			ss.mu.Unlock()
-			// A change that the seat cannot see (another seat typing in
-			// the lobby, say) gives the same view: no need to send it.
-			if b == nil || bytes.Equal(b, lastView) {
-				continue
-			}
+			return
+		}
+		ss.mu.Unlock()
+		// A change that the seat cannot see (another seat typing in the
+		// lobby, say) gives the same view: no need to send it.
+		if b != nil && !bytes.Equal(b, ss.lastView) {
 			if !ss.write(b) {
+				ss.stopWriting()
 				return
 			}
-			lastView = b
+			ss.lastView = b
+		}
+		select {
+		case r := <-ss.replies:
+			if !ss.write(r) {
+				ss.stopWriting()
+				return
+			}
+		default:
 		}
 	}
+}
+
+// stopWriting ends a writer whose socket failed: no writer starts again.
+func (ss *session) stopWriting() {
+	ss.mu.Lock()
+	ss.writing, ss.closed = false, true
+	ss.mu.Unlock()
 }
 
 // write sends one frame, dropping the client if it does not take it in
@@ -267,25 +295,18 @@ func (ss *session) write(b []byte) bool {
 	return true
 }
 
-func (ss *session) pingLoop() {
-	t := time.NewTicker(ss.g.pingInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ss.ctx.Done():
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(ss.ctx, ss.g.writeTimeout)
-			err := ss.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				if ss.ctx.Err() == nil {
-					ss.log.Info("dropping a client that does not answer pings", "err", err)
-				}
-				ss.cancel()
-				return
-			}
+// ping checks the peer is alive, and drops it if it does not answer. The
+// gateway pings every socket every pingInterval from one ticker (pingAll),
+// so no socket keeps a goroutine for it.
+func (ss *session) ping() {
+	ctx, cancel := context.WithTimeout(ss.ctx, ss.g.writeTimeout)
+	err := ss.conn.Ping(ctx)
+	cancel()
+	if err != nil {
+		if ss.ctx.Err() == nil {
+			ss.log.Info("dropping a client that does not answer pings", "err", err)
 		}
+		ss.cancel()
 	}
 }
 
@@ -315,12 +336,14 @@ func (ss *session) reply(v any, bestEffort bool) {
 	if bestEffort {
 		select {
 		case ss.replies <- b:
+			ss.kick()
 		default:
 		}
 		return
 	}
 	select {
 	case ss.replies <- b:
+		ss.kick()
 	case <-ss.ctx.Done():
 	}
 }

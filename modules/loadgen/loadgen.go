@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -43,6 +44,10 @@ type Options struct {
 	Progress time.Duration // how often a progress line is printed
 	Out      io.Writer     // progress and report
 	KeepDir  bool          // keep the self-started server's directory (its logs and data)
+
+	// ProfileDir, with a self-started server, receives cpu.pprof (the
+	// arena phase), mutex.pprof and block.pprof of the server.
+	ProfileDir string
 }
 
 func (o *Options) defaults() error {
@@ -130,7 +135,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep := &Report{Options: o}
 	var pids []int
 	target, brokers := o.Target, o.Brokers
-	var dir string
+	var dir, pprofAddr string
 	if target == "" {
 		var err error
 		dir, err = os.MkdirTemp("", "arena-bench-")
@@ -156,7 +161,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, err
 		}
 		fmt.Fprintf(o.Out, "starting %s serve --all (http %s, embedded broker %s)\n", o.Exe, httpAddr, brokerAddr)
-		srv, err := startChild(ctx, "arena", o.Exe, dir, "http://"+httpAddr, time.Minute, "serve", "--all", "--config", cfgPath)
+		args := []string{"serve", "--all", "--config", cfgPath}
+		if o.ProfileDir != "" {
+			if pprofAddr, err = freeAddr(); err != nil {
+				return nil, err
+			}
+			args = append(args, "--pprof-addr", pprofAddr)
+		}
+		srv, err := startChild(ctx, "arena", o.Exe, dir, "http://"+httpAddr, time.Minute, args...)
 		if err != nil {
 			return nil, err
 		}
@@ -174,12 +186,24 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 			return nil, fmt.Errorf("idle players: %w", err)
 		}
 		rep.IdlePlayers, rep.IdleBytes = o.IdlePlayers, per
+		if pprofAddr != "" {
+			if err := fetchProfile(ctx, "http://"+pprofAddr, "heap", filepath.Join(o.ProfileDir, "idle-heap.pprof")); err != nil {
+				return nil, fmt.Errorf("heap profile: %w", err)
+			}
+		}
 		fmt.Fprintf(o.Out, "idle players: %d connected, server RSS grew %.1f KiB per player\n", o.IdlePlayers, per/1024)
 	}
 
 	al, err := newArenaLoad(target, o.Humans, o.Think, o.MatchTimeout)
 	if err != nil {
 		return nil, err
+	}
+	var profiled chan error
+	if pprofAddr != "" {
+		profiled = make(chan error, 1)
+		go func() {
+			profiled <- fetchProfile(ctx, "http://"+pprofAddr, "profile?seconds="+fmt.Sprint(int(o.Duration.Seconds())), filepath.Join(o.ProfileDir, "cpu.pprof"))
+		}()
 	}
 	rep.Arena = phase(ctx, o, "arena", m, func(stopAt time.Time) {
 		al.run(ctx, o.Matches, o.Ramp, stopAt)
@@ -192,6 +216,16 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Arena.Latency = al.latency.Summary()
 	if e := al.firstErr.Load(); e != nil {
 		rep.Arena.FirstError = *e
+	}
+	if profiled != nil {
+		err := <-profiled
+		for _, name := range []string{"mutex", "block"} {
+			err = errors.Join(err, fetchProfile(ctx, "http://"+pprofAddr, name, filepath.Join(o.ProfileDir, name+".pprof")))
+		}
+		if err != nil {
+			return rep, fmt.Errorf("profiles: %w", err)
+		}
+		fmt.Fprintf(o.Out, "profiles written to %s (go tool pprof -top %s)\n", o.ProfileDir, filepath.Join(o.ProfileDir, "cpu.pprof"))
 	}
 	if q, _, ok := serverQuantiles(m.http, target+"/metrics", "arena_action_broadcast_seconds", 0.5, 0.99); ok {
 		rep.Arena.ServerP50, rep.Arena.ServerP99 = q[0], q[1]
@@ -437,4 +471,32 @@ func ratio(a, b float64) string {
 		return "n/a"
 	}
 	return fmt.Sprintf("%.2fx", a/b)
+}
+
+// fetchProfile saves GET base/debug/pprof/name to path.
+func fetchProfile(ctx context.Context, base, name, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/"+name, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", req.URL, res.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

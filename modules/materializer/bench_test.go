@@ -14,6 +14,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/kafka"
 )
@@ -97,7 +98,8 @@ func BenchmarkReplayFold(b *testing.B) {
 
 // BenchmarkReplayFromBroker rebuilds every match's state by reading
 // match-events from an embedded broker over loopback, as a restarted
-// module without snapshots would: ReadToEnd, decode, Apply per match.
+// module without checkpoints would: fold.Tail, each partition folded on its
+// own goroutine.
 func BenchmarkReplayFromBroker(b *testing.B) {
 	const matches = 500 // x 58 events
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -142,27 +144,20 @@ func BenchmarkReplayFromBroker(b *testing.B) {
 
 	b.ReportAllocs()
 	for b.Loop() {
-		states := map[string]*game.State{}
-		n := 0
-		err := clients.ReadToEnd(ctx, clients.Topics.MatchEvents, partitions, nil, func(r *kgo.Record) error {
-			e, err := events.Decode(r.Value)
-			if err != nil {
-				return err
-			}
-			s := states[e.MatchID]
-			if s == nil {
-				s = game.New(e.MatchID)
-				states[e.MatchID] = s
-			}
-			_ = game.Apply(s, e)
-			n++
-			return nil
-		})
+		parts := map[int32]*fold.Partition{}
+		for _, p := range partitions {
+			parts[p] = fold.NewPartition(p, len(partitions))
+		}
+		n, _, err := fold.Tail(ctx, clients, parts, nil, nil)
 		if err != nil {
 			b.Fatal(err)
 		}
-		if n != total || len(states) != matches {
-			b.Fatalf("replayed %d events of %d matches, want %d of %d", n, len(states), total, matches)
+		held := 0
+		for _, p := range parts {
+			held += len(p.Matches)
+		}
+		if n != int64(total) || held != matches {
+			b.Fatalf("replayed %d events of %d matches, want %d of %d", n, held, total, matches)
 		}
 	}
 	b.ReportMetric(float64(b.N*total)/b.Elapsed().Seconds(), "events/s")

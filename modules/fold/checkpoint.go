@@ -1,6 +1,7 @@
 package fold
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -81,6 +83,43 @@ func DecodeCheckpoint(b []byte) (Checkpoint, error) {
 	return c, nil
 }
 
+// decodeHeader reads a checkpoint's fields up to "state" and stops there:
+// the history of a finished match needs no more, and the state is most of
+// a checkpoint's bytes. A checkpoint of the older shape (state before
+// phase) comes back without a phase, for DecodeCheckpoint to read whole.
+func decodeHeader(b []byte) (Checkpoint, error) {
+	var c Checkpoint
+	d := jsontext.NewDecoder(bytes.NewReader(b))
+	if tok, err := d.ReadToken(); err != nil || tok.Kind() != '{' {
+		return Checkpoint{}, fmt.Errorf("match-state record: not a JSON object")
+	}
+	fields := map[string]any{
+		"matchId": &c.MatchID, "partition": &c.Partition, "offset": &c.Offset,
+		"phase": &c.Phase, "endedAt": &c.EndedAt, "summary": &c.Summary,
+	}
+	for d.PeekKind() == '"' {
+		name, err := d.ReadToken()
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("match-state record: %w", err)
+		}
+		if name.String() == "state" {
+			if c.MatchID == "" {
+				return Checkpoint{}, fmt.Errorf("match-state record: missing matchId")
+			}
+			return c, nil
+		}
+		if f, ok := fields[name.String()]; ok {
+			err = jsonv2.UnmarshalDecode(d, f)
+		} else {
+			err = d.SkipValue()
+		}
+		if err != nil {
+			return Checkpoint{}, fmt.Errorf("match-state record: %s: %w", name.String(), err)
+		}
+	}
+	return Checkpoint{}, fmt.Errorf("match-state record: missing matchId or state")
+}
+
 // DecodeState decodes the checkpoint's state.
 func (c Checkpoint) DecodeState() (*game.State, error) {
 	s := new(game.State)
@@ -137,7 +176,10 @@ func (c Checkpoint) Newer(old Checkpoint) bool { return c.Offset >= old.Offset }
 func Load(ctx context.Context, c *kafka.Clients, ps []int32, n int, keep func(Checkpoint) bool) (map[string]Loaded, error) {
 	out := map[string]Loaded{}
 	err := c.ReadToEnd(ctx, c.Topics.MatchState, ps, nil, func(r *kgo.Record) error {
-		cp, err := DecodeCheckpoint(r.Value)
+		cp, err := decodeHeader(r.Value)
+		if err == nil && (cp.Phase == "" || keep(cp)) {
+			cp, err = DecodeCheckpoint(r.Value)
+		}
 		if err != nil || !cp.Valid(r.Partition, n) {
 			return nil // a bad or misplaced checkpoint is skipped; the log rebuilds it
 		}

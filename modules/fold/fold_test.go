@@ -170,4 +170,19 @@ func TestCheckpointRoundTripAndOrder(t *testing.T) {
 	if cp, err = DecodeCheckpoint(b); err != nil || cp.Summary == nil || cp.Summary.MatchID != id || cp.EndedAt.IsZero() {
 		t.Fatalf("finished checkpoint: %+v %v", cp, err)
 	}
+	// The header alone has the same fields, without reading the state.
+	h, err := decodeHeader(b)
+	if err != nil || h.State != nil || h.MatchID != id || h.Offset != cp.Offset || h.Phase != cp.Phase ||
+		!h.EndedAt.Equal(cp.EndedAt) || h.Summary == nil || h.Summary.Humans != cp.Summary.Humans {
+		t.Fatalf("header %+v (%v), want the fields of %+v", h, err, cp)
+	}
+	// A checkpoint of the older shape (state first) has no phase in its
+	// header: Load then reads it whole.
+	old, _ := json.Marshal(map[string]any{"matchId": id, "partition": 2, "offset": 42, "state": json.RawMessage(cp.State)})
+	if h, err := decodeHeader(old); err != nil || h.Phase != "" {
+		t.Fatalf("old-shape header: %+v %v", h, err)
+	}
+	if full, err := DecodeCheckpoint(old); err != nil || full.Phase != events.PhaseFinished || full.Summary == nil {
+		t.Fatalf("old-shape checkpoint: %+v %v", full, err)
+	}
 }

@@ -64,6 +64,11 @@ func (g *Gateway) bootstrap(ctx context.Context) error {
 	g.bootFolded.Store(folded)
 	g.parts = parts
 	for _, part := range parts {
+		// Matches that finished in the tail long ago (by the log's clock)
+		// go straight to the history.
+		for _, m := range part.EvictFinished(fold.FinishedTTL) {
+			g.views.Put(m.State)
+		}
 		for _, m := range part.Matches {
 			g.store.add(m)
 			g.store.index(m.State)

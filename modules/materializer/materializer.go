@@ -69,7 +69,10 @@ func New(clients *kafka.Clients, logger *slog.Logger) *Materializer {
 func (m *Materializer) Name() string { return "materializer" }
 
 func (m *Materializer) Start(context.Context) error {
-	p, err := m.clients.New("materializer-producer")
+	// Checkpoints are JSON that every reader fetches at start: compressed,
+	// a start moves a fraction of the bytes through the broker. Other
+	// producers stay uncompressed for latency.
+	p, err := m.clients.New("materializer-producer", kgo.ProducerBatchCompression(kgo.Lz4Compression()))
 	if err != nil {
 		return err
 	}

@@ -253,3 +253,35 @@ func TestHistoryPaging(t *testing.T) {
 		t.Errorf("limit over 100 is clamped, not an error: %d items", len(items))
 	}
 }
+
+// TestStatsByVoterKind: "taken for human" told apart by who voted. Worked
+// out by hand from matchOne and matchTwo:
+//   - skeptic/m-y (m1 C): human voters A, D in two rounds = 4 votes, D picked it
+//     in round 1 -> 1; robot voter B in two rounds = 2 votes, B picked it in
+//     round 2 -> 1.
+//   - curious-student/m-x (m1 B, m2 C): m1 humans A, D x2 = 4 votes, A (r1) and
+//     D (r2) picked it -> 2; m1 robot C x2 = 2 votes, none; m2 human A 1 vote,
+//     none; m2 robot B 1 vote, none.
+func TestStatsByVoterKind(t *testing.T) {
+	v := NewViews()
+	v.Put(matchOne())
+	v.Put(matchTwo())
+	got := map[string]RobotStats{}
+	for _, r := range v.Stats().Robots {
+		got[r.Personality+"/"+r.Model] = r
+	}
+	for key, w := range map[string][4]int{
+		"skeptic/m-y":         {4, 1, 2, 1},
+		"curious-student/m-x": {5, 2, 3, 0},
+		"curious-student/m-z": {1, 1, 1, 0},
+	} {
+		r := got[key]
+		if r.HumanVoterVotes != w[0] || r.HumanVoterPicks != w[1] || r.RobotVoterVotes != w[2] || r.RobotVoterPicks != w[3] {
+			t.Errorf("%s: by humans %d/%d, by robots %d/%d; want %d/%d and %d/%d", key,
+				r.HumanVoterPicks, r.HumanVoterVotes, r.RobotVoterPicks, r.RobotVoterVotes, w[1], w[0], w[3], w[2])
+		}
+		if r.HumanVoterVotes+r.RobotVoterVotes != r.Votes || !near(r.HumanVoterRate, float64(w[1])/float64(w[0])) {
+			t.Errorf("%s: totals %+v", key, r)
+		}
+	}
+}

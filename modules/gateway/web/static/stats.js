@@ -19,7 +19,13 @@ function row(r, i) {
       el("span", { class: "rate" },
         el("span", { class: "rate-bar", "aria-hidden": "true" }, fill),
         el("span", { class: "rate-num", text: pct(rate) })),
-      el("span", { class: "rate-sub muted", text: `${r.humanVotes || 0} of ${r.votes || 0} votes` })),
+      el("span", { class: "rate-sub muted", text: `${r.humanVotes || 0} of ${r.votes || 0} votes` }),
+      // Humans' and robots' votes apart: a robot voter taking a robot for
+      // human says less about how human it sounds.
+      el("span", { class: "rate-sub muted", "data-testid": "by-humans",
+        text: `by humans ${r.humanVoterVotes ? pct(r.humanVoterRate) : "–"} (${r.humanVoterPicks || 0} of ${r.humanVoterVotes || 0})` }),
+      el("span", { class: "rate-sub muted", "data-testid": "by-robots",
+        text: `by robots ${r.robotVoterVotes ? pct(r.robotVoterRate) : "–"} (${r.robotVoterPicks || 0} of ${r.robotVoterVotes || 0})` })),
     el("td", { class: "num", "data-label": "Mean response", text: secs(r.meanResponseMs) }));
 }
 

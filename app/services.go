@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/arena-hq/arena/modules/kafka"
@@ -38,6 +39,8 @@ type server struct {
 	srv *http.Server
 	ln  net.Listener
 	err chan error
+
+	refused prometheus.Counter // connections over http.limits.max_connections
 }
 
 func newServer(d *deps) (Service, error) {
@@ -55,9 +58,20 @@ func newServer(d *deps) (Service, error) {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
-	return &server{d: d, err: make(chan error, 1), srv: &http.Server{
+	refused := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "arena_http_connections_refused_total",
+		Help: "HTTP connections answered 503 because the server held http.limits.max_connections.",
+	})
+	if err := d.registry.Register(refused); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	t := d.cfg.HTTP.Timeouts
+	return &server{d: d, err: make(chan error, 1), refused: refused, srv: &http.Server{
 		Handler:           d.mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		ErrorLog:          nil,
 	}}, nil
 }
@@ -69,9 +83,11 @@ func (s *server) Start(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("http.addr %s: %w", s.d.cfg.HTTP.Addr, err)
 	}
-	s.ln = ln
-	s.d.logger.Info("http listening", "addr", "http://"+ln.Addr().String())
-	go func() { s.err <- s.srv.Serve(ln) }()
+	files := raiseFileLimit()
+	maxConns := connCap(s.d.cfg.HTTP.Limits.MaxConnections, files)
+	s.ln = newCappedListener(ln, maxConns, s.refused.Inc)
+	s.d.logger.Info("http listening", "addr", "http://"+ln.Addr().String(), "max_connections", maxConns, "file_limit", files)
+	go func() { s.err <- s.srv.Serve(s.ln) }()
 	return nil
 }
 

@@ -170,6 +170,9 @@ func (g *Gateway) handleCreate(w http.ResponseWriter, r *http.Request) (aerr *ap
 	if e != nil {
 		return e
 	}
+	if e := g.limits.admitCreate(w, r, req.Mode == events.ModePrivate, g.openLobby); e != nil {
+		return e
+	}
 	var (
 		reply seatReply
 		seats = g.cfg.Game.Seats
@@ -186,6 +189,9 @@ func (g *Gateway) handleCreate(w http.ResponseWriter, r *http.Request) (aerr *ap
 			}
 		}
 		reply, e = g.create(r.Context(), events.ModePrivate, humans, name)
+		if e == nil {
+			g.limits.created(r, reply.MatchID)
+		}
 	default:
 		return badRequest(`mode must be "quick" or "private".`)
 	}
@@ -214,7 +220,11 @@ func (g *Gateway) handleJoin(w http.ResponseWriter, r *http.Request) (aerr *apiE
 	if len(code) != codeLen {
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_code", Message: fmt.Sprintf("Invite codes have %d letters or digits.", codeLen)}
 	}
+	if e := g.limits.admitJoin(w, r); e != nil {
+		return e
+	}
 	reply, e := g.joinByCode(r.Context(), code, name)
+	g.limits.joinResult(r, e)
 	if e != nil {
 		return e
 	}

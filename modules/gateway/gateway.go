@@ -53,6 +53,7 @@ type Gateway struct {
 	views   *materializer.Views
 	store   *store
 	typing  *typingThrottle
+	limits  *clientLimits
 	origins []string
 	pages   map[string][]byte
 
@@ -111,6 +112,7 @@ func New(d Deps) (*Gateway, error) {
 		views:        materializer.NewViews(),
 		store:        newStore(),
 		typing:       newTypingThrottle(typingInterval),
+		limits:       newClientLimits(d.Config.HTTP.Limits, d.Config.Game.IdleTimeout),
 		seatWait:     5 * time.Second,
 		authWait:     2 * time.Second,
 		writeTimeout: 10 * time.Second,

@@ -33,6 +33,7 @@ type BrokerConfig struct {
 type Broker struct {
 	cfg     BrokerConfig
 	cluster *kfake.Cluster
+	watch   *groupWatch
 	logger  *slog.Logger
 }
 
@@ -104,6 +105,8 @@ func (b *Broker) Start() error {
 		return fmt.Errorf("embedded broker: %w", err)
 	}
 	b.cluster = c
+	b.watch = newGroupWatch(c, dialable(b.Addr()), b.cfg.SASL, b.cfg.TLS != nil, b.logger)
+	b.watch.start()
 	c.Compact() // what a long run left behind, before anyone reads it
 	b.logger.Info("embedded broker listening", "addr", b.Addr(), "data_dir", b.cfg.DataDir, "sync_writes", b.cfg.SyncWrites)
 	return nil
@@ -119,6 +122,10 @@ func (b *Broker) Addr() string {
 
 // Close stops listening and writes the remaining state to disk.
 func (b *Broker) Close() {
+	if b.watch != nil {
+		b.watch.close()
+		b.watch = nil
+	}
 	if b.cluster != nil {
 		b.cluster.Close()
 		b.cluster = nil

@@ -119,6 +119,7 @@ type deps struct {
 	registry *prometheus.Registry
 	mux      *http.ServeMux
 	ready    *atomic.Bool
+	checks   *readiness // the modules' ReadinessCheckers, for /readyz
 	clients  *kafka.Clients
 	broker   *kafka.Broker
 }
@@ -134,6 +135,9 @@ func build(names []string, d *deps) ([]Service, error) {
 		s, err := m.new(d)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if rc, ok := s.(ReadinessChecker); ok && d.checks != nil {
+			d.checks.add(s.Name(), rc)
 		}
 		out = append(out, s)
 	}

@@ -67,12 +67,16 @@ func serve(ctx context.Context, cfg config.Config, targets []string, logOut inte
 	if err != nil {
 		return err
 	}
-	d := &deps{cfg: cfg, logger: logger, registry: reg, mux: http.NewServeMux(), ready: new(atomic.Bool), clients: clients}
+	ready := new(atomic.Bool)
+	d := &deps{cfg: cfg, logger: logger, registry: reg, mux: http.NewServeMux(), ready: ready, checks: newReadiness(logger, ready), clients: clients}
 	services, err := build(names, d)
 	if err != nil {
 		return err
 	}
 	logger.Info("starting arena", "version", Version(), "modules", names, "brokers", cfg.BrokerAddrs())
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go d.checks.watch(watchCtx, 2*time.Second)
 	lc := &lifecycle{services: services, logger: logger, ready: d.ready, stopTimeout: 10 * time.Second}
 	return lc.run(ctx)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,6 +33,9 @@ func (s *brokerService) Start(context.Context) error   { return s.b.Start() }
 func (s *brokerService) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (s *brokerService) Stop(context.Context) error    { s.b.Close(); return nil }
 
+// Ready is false while the data directory takes no writes.
+func (s *brokerService) Ready() error { return s.b.Ready() }
+
 // server is the HTTP server every role runs: /healthz, /readyz, /metrics,
 // and whatever routes the gateway registers on the shared mux.
 type server struct {
@@ -52,7 +56,12 @@ func newServer(d *deps) (Service, error) {
 		w.Header().Set("Content-Type", "text/plain")
 		if !d.ready.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready\n"))
+			_, _ = w.Write([]byte("not ready: starting or stopping\n"))
+			return
+		}
+		if problems := d.checks.problems(); len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready\n" + strings.Join(problems, "\n") + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -35,6 +36,10 @@ type Broker struct {
 	cluster *kfake.Cluster
 	watch   *groupWatch
 	logger  *slog.Logger
+
+	probeMu  sync.Mutex // guards the data dir probe of Ready
+	probedAt time.Time
+	probeErr error
 }
 
 // ErrAddrInUse is returned when the broker's port is taken.

@@ -54,6 +54,10 @@ type GroupConfig struct {
 	HeartbeatInterval time.Duration // default SessionTimeout/4
 	CommitInterval    time.Duration // how often marked offsets are committed; default 1s
 	DrainTimeout      time.Duration // how long a stopping group lets in-flight records finish; default 5s
+	// StaleAfter is how long a partition may have records to handle and a
+	// committed offset that does not move before Ready reports it; default
+	// SessionTimeout+RebalanceTimeout, at least 30s.
+	StaleAfter time.Duration
 }
 
 type permanentError struct{ error }
@@ -82,9 +86,12 @@ type Group struct {
 	clients *Clients
 	logger  *slog.Logger
 
-	cl      *kgo.Client
-	mu      sync.Mutex
-	workers map[tp]*worker
+	cl       *kgo.Client
+	mu       sync.Mutex
+	workers  map[tp]*worker
+	runAt    time.Time // Run began
+	joined   bool      // partitions were assigned at least once (an empty assignment counts)
+	progress progress
 }
 
 type tp struct {
@@ -128,6 +135,7 @@ func NewGroup(clients *Clients, cfg GroupConfig, logger *slog.Logger) (*Group, e
 	def(&cfg.CommitInterval, time.Second)
 	cfg.CommitInterval = max(cfg.CommitInterval, 100*time.Millisecond) // franz-go's floor
 	def(&cfg.DrainTimeout, 5*time.Second)
+	def(&cfg.StaleAfter, max(cfg.SessionTimeout+cfg.RebalanceTimeout, 30*time.Second))
 	return &Group{cfg: cfg, clients: clients, logger: logger.With("group", cfg.Group), workers: map[tp]*worker{}}, nil
 }
 
@@ -154,6 +162,9 @@ func (g *Group) Run(ctx context.Context) error {
 		return err
 	}
 	g.cl = cl
+	g.mu.Lock()
+	g.runAt = time.Now()
+	g.mu.Unlock()
 	// BlockRebalanceOnPoll: a plain Close would wait forever for the
 	// AllowRebalance that the loop below skips when it stops mid-poll.
 	defer cl.CloseAllowingRebalance()
@@ -207,6 +218,7 @@ func (g *Group) assigned(ctx context.Context, cl *kgo.Client, assigned map[strin
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.joined = true
 	for topic, ps := range assigned {
 		for _, p := range ps {
 			w := newWorker(g, topic, p)

@@ -1,7 +1,7 @@
 package app
 
 import (
-		"context"
+	"context"
 	"errors"
 	"io"
 	"log/slog"

@@ -38,9 +38,9 @@ type Damage struct {
 type damageKind int
 
 const (
-	cutHere       damageKind = iota // truncate File at Pos, remove later segments
-	missingStart                    // records before the first segment are gone
-	missingEnd                      // the log ends before what snapshot.json recorded
+	cutHere      damageKind = iota // truncate File at Pos, remove later segments
+	missingStart                   // records before the first segment are gone
+	missingEnd                     // the log ends before what snapshot.json recorded
 )
 
 func (d Damage) String() string {

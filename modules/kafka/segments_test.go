@@ -228,4 +228,3 @@ func TestTornTailIsCutAtStart(t *testing.T) {
 		t.Fatalf("torn tail left in place: %+v", rep.Torn)
 	}
 }
-

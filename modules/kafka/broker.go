@@ -157,6 +157,9 @@ func (b *Broker) checkData() error {
 	return nil
 }
 
+// SetRepair makes Start cut damaged partitions instead of refusing.
+func (b *Broker) SetRepair() { b.cfg.Repair = true }
+
 // Addr is the address the broker listens on (useful with port 0).
 func (b *Broker) Addr() string {
 	if b.cluster == nil {

@@ -57,22 +57,12 @@ func untext(s *string, b64 bool) ([]byte, error) {
 	return []byte(*s), nil
 }
 
-// Backup writes every record of topic, partition by partition in offset
-// order, up to the end offsets it has when the call begins, as JSON
-// lines. It returns how many records it wrote.
+// Backup writes every record of topic, up to the end offsets it has when
+// the call begins, as JSON lines: each partition's records in offset order
+// (partitions interleave), streamed as they are read. It returns how many
+// records it wrote.
 func Backup(ctx context.Context, c *Clients, topic string, w io.Writer) (int, error) {
 	parts, err := partitionsOf(ctx, c, topic)
-	if err != nil {
-		return 0, err
-	}
-	byPart := map[int32][]*kgo.Record{}
-	var mu sync.Mutex
-	err = c.ReadToEnd(ctx, topic, parts, nil, func(r *kgo.Record) error {
-		mu.Lock()
-		defer mu.Unlock()
-		byPart[r.Partition] = append(byPart[r.Partition], r)
-		return nil
-	})
 	if err != nil {
 		return 0, err
 	}
@@ -80,22 +70,24 @@ func Backup(ctx context.Context, c *Clients, topic string, w io.Writer) (int, er
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	n := 0
-	for _, p := range parts {
-		for _, r := range byPart[p] {
-			line := BackupLine{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, TsType: "create", Ts: r.Timestamp.UnixMilli()}
-			if r.Attrs.TimestampType() == 1 {
-				line.TsType = "logappend"
-			}
-			for _, h := range r.Headers {
-				line.Headers = append(line.Headers, h.Key, string(h.Value))
-			}
-			line.Key, line.KeyB64 = text(r.Key)
-			line.Payload, line.PayloadB6 = text(r.Value)
-			if err := enc.Encode(line); err != nil {
-				return n, err
-			}
-			n++
+	err = c.ReadToEnd(ctx, topic, parts, nil, func(r *kgo.Record) error {
+		line := BackupLine{Topic: r.Topic, Partition: r.Partition, Offset: r.Offset, TsType: "create", Ts: r.Timestamp.UnixMilli()}
+		if r.Attrs.TimestampType() == 1 {
+			line.TsType = "logappend"
 		}
+		for _, h := range r.Headers {
+			line.Headers = append(line.Headers, h.Key, string(h.Value))
+		}
+		line.Key, line.KeyB64 = text(r.Key)
+		line.Payload, line.PayloadB6 = text(r.Value)
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return n, err
 	}
 	return n, bw.Flush()
 }

@@ -1,6 +1,25 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// ParseProxy parses an entry of http.limits.trusted_proxies.
+func ParseProxy(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+}
 
 // Timeouts of the HTTP server. A WebSocket is not bound by them: the
 // server clears a connection's deadlines when it is upgraded.
@@ -36,6 +55,12 @@ type Limits struct {
 	LobbiesPerAddress int `mapstructure:"lobbies_per_address"` // open (unstarted) lobbies created
 	SocketsPerSeat    int `mapstructure:"sockets_per_seat"`    // WebSockets of one seat, from anywhere
 	SocketsPerAddress int `mapstructure:"sockets_per_address"`
+
+	// TrustedProxies are the load balancers and reverse proxies (IPs or
+	// CIDRs) in front of arena: for a request from one of them, the
+	// client's address is the last address in X-Forwarded-For that is not
+	// itself a trusted proxy. Empty: the peer's address, always.
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
 }
 
 // defaultTimeouts are generous for a page, a JSON call or a slow phone,
@@ -62,6 +87,7 @@ func defaultLimits() Limits {
 		LobbiesPerAddress:   10,
 		SocketsPerSeat:      4,
 		SocketsPerAddress:   100,
+		TrustedProxies:      []string{},
 	}
 }
 
@@ -108,6 +134,11 @@ func (l Limits) validate() *FieldError {
 	}{{"http.limits.code_failure_delay", l.CodeFailureDelay}, {"http.limits.code_failure_max_delay", l.CodeFailureMaxDelay}, {"http.limits.code_failure_memory", l.CodeFailureMemory}} {
 		if f.v < 0 {
 			return fieldErr(f.key, "must not be negative, got %s", f.v)
+		}
+	}
+	for i, p := range l.TrustedProxies {
+		if _, err := ParseProxy(p); err != nil {
+			return fieldErr(fmt.Sprintf("http.limits.trusted_proxies[%d]", i), "want an IP or a CIDR like 10.0.0.0/8, got %q", p)
 		}
 	}
 	if l.CodeFailureMaxDelay < l.CodeFailureDelay {

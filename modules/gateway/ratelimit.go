@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 // across anything but map and counter updates.
 type clientLimits struct {
 	cfg       config.Limits
+	proxies   []netip.Prefix
 	lobbyLife time.Duration // a lobby older than this is abandoned and stops counting
 	now       func() time.Time
 
@@ -44,13 +46,30 @@ type clientState struct {
 const maxClients = 50_000
 
 func newClientLimits(cfg config.Limits, lobbyLife time.Duration) *clientLimits {
-	return &clientLimits{cfg: cfg, lobbyLife: lobbyLife, now: time.Now,
+	l := &clientLimits{cfg: cfg, lobbyLife: lobbyLife, now: time.Now,
 		clients: map[netip.Prefix]*clientState{}, seats: map[string]int{}}
+	for _, s := range cfg.TrustedProxies {
+		if p, err := config.ParseProxy(s); err == nil { // Validate refused the others
+			l.proxies = append(l.proxies, p)
+		}
+	}
+	return l
 }
 
-// clientAddr is the address limits count by: the peer's IP, and for IPv6
-// its /64, which is what one subscriber usually gets.
-func clientAddr(r *http.Request) netip.Prefix {
+func (l *clientLimits) trusted(ip netip.Addr) bool {
+	for _, p := range l.proxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// clientAddr is the address limits count by: the peer's IP or, when the
+// peer is a trusted proxy, the last X-Forwarded-For address that is not
+// (the ones before it are the client's to write). IPv6 counts by /64,
+// what one subscriber usually gets.
+func (l *clientLimits) clientAddr(r *http.Request) netip.Prefix {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
@@ -60,6 +79,19 @@ func clientAddr(r *http.Request) netip.Prefix {
 		return netip.Prefix{}
 	}
 	ip = ip.Unmap()
+	if len(l.proxies) > 0 && l.trusted(ip) {
+		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			hop, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				break // garbage: stop at the last address we could trust
+			}
+			ip = hop.Unmap()
+			if !l.trusted(ip) {
+				break
+			}
+		}
+	}
 	bits := 32
 	if ip.Is6() {
 		bits = 64
@@ -137,7 +169,7 @@ func take(lim *rate.Limiter, now time.Time) (time.Duration, bool) {
 func (l *clientLimits) admitCreate(w http.ResponseWriter, r *http.Request, private bool, open func(matchID string) bool) *apiError {
 	now := l.now()
 	l.mu.Lock()
-	c := l.client(clientAddr(r), now)
+	c := l.client(l.clientAddr(r), now)
 	if private && l.cfg.LobbiesPerAddress > 0 {
 		for id, at := range c.lobbies {
 			if now.Sub(at) > l.lobbyLife || !open(id) {
@@ -166,7 +198,7 @@ func (l *clientLimits) created(r *http.Request, matchID string) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.client(clientAddr(r), now).lobbies[matchID] = now
+	l.client(l.clientAddr(r), now).lobbies[matchID] = now
 }
 
 // codeWait is how long an address with n wrong codes waits between
@@ -192,7 +224,7 @@ func (l *clientLimits) codeWait(n int) time.Duration {
 func (l *clientLimits) admitJoin(w http.ResponseWriter, r *http.Request) *apiError {
 	now := l.now()
 	l.mu.Lock()
-	c := l.client(clientAddr(r), now)
+	c := l.client(l.clientAddr(r), now)
 	if c.wrongCodes > 0 && now.Sub(c.lastWrong) > l.cfg.CodeFailureMemory {
 		c.wrongCodes = 0
 	}
@@ -219,14 +251,14 @@ func (l *clientLimits) joinResult(r *http.Request, e *apiError) {
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	c := l.client(clientAddr(r), now)
+	c := l.client(l.clientAddr(r), now)
 	c.wrongCodes++
 	c.lastWrong = now
 }
 
 // openSocket counts a WebSocket of r's address; release undoes it.
 func (l *clientLimits) openSocket(w http.ResponseWriter, r *http.Request) (release func(), _ *apiError) {
-	addr := clientAddr(r)
+	addr := l.clientAddr(r)
 	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -228,13 +228,43 @@ func TestSocketCaps(t *testing.T) {
 }
 
 func TestClientAddrGroupsIPv6Subnet(t *testing.T) {
+	l := newClientLimits(config.Limits{}, time.Minute)
 	addr := func(remote string) string {
-		return clientAddr(&http.Request{RemoteAddr: remote}).String()
+		return l.clientAddr(&http.Request{RemoteAddr: remote}).String()
 	}
 	if a, b := addr("[2001:db8:1:2::1]:5000"), addr("[2001:db8:1:2:ffff::9]:6000"); a != b || a != "2001:db8:1:2::/64" {
 		t.Fatalf("one /64 gave %s and %s", a, b)
 	}
 	if a := addr("[::ffff:192.0.2.7]:80"); a != "192.0.2.7/32" {
 		t.Fatalf("mapped IPv4 gave %s", a)
+	}
+}
+
+func TestClientAddrBehindTrustedProxies(t *testing.T) {
+	l := newClientLimits(config.Limits{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.1"}}, time.Minute)
+	addr := func(remote string, xff ...string) string {
+		r := &http.Request{RemoteAddr: remote, Header: http.Header{}}
+		for _, v := range xff {
+			r.Header.Add("X-Forwarded-For", v)
+		}
+		return l.clientAddr(r).String()
+	}
+	for _, tc := range []struct {
+		remote string
+		xff    []string
+		want   string
+	}{
+		{"10.1.2.3:80", []string{"203.0.113.9"}, "203.0.113.9/32"},
+		// The client may write anything before the proxies' own entries.
+		{"10.1.2.3:80", []string{"1.1.1.1, 203.0.113.9, 10.9.9.9"}, "203.0.113.9/32"},
+		{"192.0.2.1:80", []string{"1.1.1.1", "198.51.100.4"}, "198.51.100.4/32"},
+		// An untrusted peer's header is ignored.
+		{"198.51.100.7:80", []string{"1.1.1.1"}, "198.51.100.7/32"},
+		// A trusted proxy without the header is the client.
+		{"10.1.2.3:80", nil, "10.1.2.3/32"},
+	} {
+		if got := addr(tc.remote, tc.xff...); got != tc.want {
+			t.Errorf("peer %s, X-Forwarded-For %q: %s, want %s", tc.remote, tc.xff, got, tc.want)
+		}
 	}
 }

@@ -24,7 +24,8 @@ import (
 // rebalance, which may never come: its matches freeze. (Kafka arms the
 // timer for every member when a rebalance completes.)
 //
-// The watch sees every group request the broker gets, remembers when each
+// The watch sees every group request the broker gets (an observing kfake
+// fault), remembers when each
 // member last spoke, and every second compares that with the groups'
 // members. A member silent for longer than its session timeout (plus a
 // grace) is sent a LeaveGroup on its behalf, unless it is waiting on the
@@ -78,7 +79,15 @@ func newGroupWatch(c *kfake.Cluster, addr string, sasl map[string]map[string]str
 		opts = append(opts, superuserSASL(sasl)...)
 		return kgo.NewClient(opts...)
 	}
-	c.ControlKey(-1, w.observe)
+	// An observing fault, not a control function: kfake runs a control
+	// function on a goroutine of its own for every request and remembers
+	// each connection's last request for good; a fault's When is a plain
+	// call, for the group requests only.
+	c.Fault(kfake.Fault{
+		Keys:  []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.OffsetCommit},
+		Count: -1,
+		When:  func(req kmsg.Request) bool { w.observe(req); return false },
+	})
 	return w
 }
 
@@ -104,9 +113,9 @@ func superuserSASL(users map[string]map[string]string) []kgo.Opt {
 	return nil
 }
 
-// observe runs on the broker's loop for every request; it only records,
-// and never handles the request.
-func (w *groupWatch) observe(req kmsg.Request) (kmsg.Response, error, bool) {
+// observe runs on the broker's loop for each group request (maybe more
+// than once: kfake asks per entity); it only records.
+func (w *groupWatch) observe(req kmsg.Request) {
 	var group, member string
 	var generation int32 = -1
 	var session time.Duration
@@ -120,10 +129,10 @@ func (w *groupWatch) observe(req kmsg.Request) (kmsg.Response, error, bool) {
 	case *kmsg.OffsetCommitRequest:
 		group, member = r.Group, r.MemberID
 	default:
-		return nil, nil, false
+		return
 	}
 	if member == "" {
-		return nil, nil, false
+		return
 	}
 	now := time.Now()
 	w.mu.Lock()
@@ -145,7 +154,6 @@ func (w *groupWatch) observe(req kmsg.Request) (kmsg.Response, error, bool) {
 	if session > 0 {
 		m.sessionTimeout = session
 	}
-	return nil, nil, false
 }
 
 func (w *groupWatch) start() {

@@ -168,6 +168,7 @@ func (g *Group) Run(ctx context.Context) error {
 	// BlockRebalanceOnPoll: a plain Close would wait forever for the
 	// AllowRebalance that the loop below skips when it stops mid-poll.
 	defer cl.CloseAllowingRebalance()
+	fetchErrs := &errorLog{every: 10 * time.Second}
 	lagCtx, stopLag := context.WithCancel(ctx)
 	defer stopLag()
 	go g.reportLag(lagCtx, cl)
@@ -179,7 +180,7 @@ func (g *Group) Run(ctx context.Context) error {
 		}
 		fetches.EachError(func(t string, p int32, err error) {
 			if !errors.Is(err, context.Canceled) {
-				g.logger.Warn("fetch error", "topic", t, "partition", p, "err", err)
+				fetchErrs.report(g.logger, tp{t, p}, err)
 			}
 		})
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -490,4 +491,25 @@ func RunGroups(ctx context.Context, groups ...*Group) error {
 		cancel()
 	}
 	return errors.Join(all...)
+}
+
+// errorLog logs a partition's repeated fetch errors once per interval, with
+// how many it kept quiet: a broker that cannot read a partition answers
+// every fetch with an error, tens of thousands a minute.
+type errorLog struct {
+	every time.Duration
+	last  map[tp]time.Time
+	quiet map[tp]int
+}
+
+func (l *errorLog) report(logger *slog.Logger, t tp, err error) {
+	if l.last == nil {
+		l.last, l.quiet = map[tp]time.Time{}, map[tp]int{}
+	}
+	if time.Since(l.last[t]) < l.every {
+		l.quiet[t]++
+		return
+	}
+	logger.Warn("fetch error", "topic", t.topic, "partition", t.partition, "err", err, "repeats_not_logged", l.quiet[t])
+	l.last[t], l.quiet[t] = time.Now(), 0
 }

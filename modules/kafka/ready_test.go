@@ -2,6 +2,8 @@ package kafka
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,5 +100,23 @@ func TestBrokerNotReadyWhenDataDirUnwritable(t *testing.T) {
 	time.Sleep(1100 * time.Millisecond)
 	if err := b.Ready(); err != nil {
 		t.Fatalf("data dir back: %v", err)
+	}
+}
+
+func TestFetchErrorsAreLoggedOncePerInterval(t *testing.T) {
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	l := &errorLog{every: time.Hour}
+	for range 1000 {
+		l.report(logger, tp{"match-events", 2}, errors.New("corrupt message"))
+	}
+	l.report(logger, tp{"match-events", 1}, errors.New("corrupt message"))
+	if n := strings.Count(buf.String(), "fetch error"); n != 2 {
+		t.Fatalf("1,001 fetch errors on 2 partitions logged %d lines:\n%s", n, buf.String())
+	}
+	l.last[tp{"match-events", 2}] = time.Now().Add(-2 * time.Hour)
+	l.report(logger, tp{"match-events", 2}, errors.New("corrupt message"))
+	if !strings.Contains(buf.String(), "repeats_not_logged=999") {
+		t.Fatalf("the next line does not count the quiet ones:\n%s", buf.String())
 	}
 }

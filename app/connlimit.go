@@ -3,6 +3,7 @@ package app
 import (
 	"io"
 	"net"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -60,9 +61,12 @@ func (l *cappedListener) Accept() (net.Conn, error) {
 }
 
 // refusal is the whole reply to a connection over the cap.
-var refusal = []byte("HTTP/1.1 503 Service Unavailable\r\n" +
-	"Content-Type: application/json; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\nContent-Length: 91\r\n\r\n" +
-	`{"code":"unavailable","message":"The server has too many connections. Please try again."}` + "\n")
+var refusal = func() []byte {
+	body := `{"code":"unavailable","message":"The server has too many connections. Please try again."}` + "\n"
+	return []byte("HTTP/1.1 503 Service Unavailable\r\n" +
+		"Content-Type: application/json; charset=utf-8\r\nRetry-After: 5\r\nConnection: close\r\n" +
+		"Content-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body)
+}()
 
 // refuse writes the 503 and closes c. It half-closes first and drains what
 // the client sent, briefly, so the client reads the reply rather than a
@@ -98,4 +102,13 @@ type slotConn struct {
 func (c *slotConn) Close() error {
 	c.release()
 	return c.Conn.Close()
+}
+
+// CloseWrite keeps the HTTP server's graceful half-close (it looks for
+// this method) working through the wrapper.
+func (c *slotConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,8 +51,14 @@ func rawGet(t *testing.T, c net.Conn, r *bufio.Reader) string {
 	if err != nil {
 		t.Fatalf("reading the reply: %v", err)
 	}
-	_, _ = io.Copy(io.Discard, res.Body)
+	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
+	if err != nil {
+		t.Fatalf("reading the body of a %s: %v", res.Status, err)
+	}
+	if res.StatusCode == http.StatusServiceUnavailable && !strings.Contains(string(body), `"code":"unavailable"`) {
+		t.Errorf("503 body %q", body)
+	}
 	if res.StatusCode == http.StatusServiceUnavailable && res.Header.Get("Retry-After") == "" {
 		t.Error("503 without Retry-After")
 	}

@@ -56,7 +56,8 @@ type GroupConfig struct {
 	DrainTimeout      time.Duration // how long a stopping group lets in-flight records finish; default 5s
 	// StaleAfter is how long a partition may have records to handle and a
 	// committed offset that does not move before Ready reports it; default
-	// SessionTimeout+RebalanceTimeout, at least 30s.
+	// SessionTimeout+RebalanceTimeout, at least 30s (2 minutes with
+	// Concurrency > 1, whose handlers hold the commit while they wait).
 	StaleAfter time.Duration
 }
 
@@ -135,7 +136,13 @@ func NewGroup(clients *Clients, cfg GroupConfig, logger *slog.Logger) (*Group, e
 	def(&cfg.CommitInterval, time.Second)
 	cfg.CommitInterval = max(cfg.CommitInterval, 100*time.Millisecond) // franz-go's floor
 	def(&cfg.DrainTimeout, 5*time.Second)
-	def(&cfg.StaleAfter, max(cfg.SessionTimeout+cfg.RebalanceTimeout, 30*time.Second))
+	stale := max(cfg.SessionTimeout+cfg.RebalanceTimeout, 30*time.Second)
+	if cfg.Concurrency > 1 {
+		// Handlers that mostly wait (a robot thinks, then types for up to
+		// the answer window) hold the in-order commit back for a while.
+		stale = max(stale, 2*time.Minute)
+	}
+	def(&cfg.StaleAfter, stale)
 	return &Group{cfg: cfg, clients: clients, logger: logger.With("group", cfg.Group), workers: map[tp]*worker{}}, nil
 }
 

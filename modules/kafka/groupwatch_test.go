@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/arena-hq/arena/config"
 )
@@ -153,4 +154,45 @@ func TestGroupRecoversFromKillRestartKill(t *testing.T) {
 		first = third
 	}
 	t.Logf("worst recovery: %s (session timeout %s)", worst.Round(10*time.Millisecond), ghostSession)
+}
+
+// The watch's rules, member by member: silent past its session timeout is
+// a ghost, unless it waits on the coordinator.
+func TestGroupWatchTellsGhostsFromWaitingMembers(t *testing.T) {
+	now := time.Now()
+	const st = 10 * time.Second
+	for _, tc := range []struct {
+		name       string
+		state      string
+		generation int32
+		epochSince time.Duration // how long the watch has seen this state and generation
+		kind       kmsg.Key
+		memberGen  int32
+		silent     time.Duration
+		ghost      bool
+	}{
+		{"stable and heartbeating", "Stable", 3, time.Minute, kmsg.Heartbeat, 3, 2 * time.Second, false},
+		{"stable and silent past its session", "Stable", 3, time.Minute, kmsg.Heartbeat, 3, st + time.Second, true},
+		{"stable, last spoke in a join long ago (died waiting)", "Stable", 3, time.Minute, kmsg.JoinGroup, 0, st + time.Second, true},
+		{"within the grace", "Stable", 3, time.Minute, kmsg.Heartbeat, 3, st + 100*time.Millisecond, false},
+		{"parked in this rebalance's join", "PreparingRebalance", 3, 20 * time.Second, kmsg.JoinGroup, 0, 19 * time.Second, false},
+		{"a join of an earlier rebalance", "PreparingRebalance", 3, 5 * time.Second, kmsg.JoinGroup, 0, st + 5*time.Second, true},
+		{"waiting in sync for the leader", "CompletingRebalance", 4, 20 * time.Second, kmsg.SyncGroup, 4, 15 * time.Second, false},
+		{"never synced this generation", "CompletingRebalance", 4, 20 * time.Second, kmsg.JoinGroup, 0, st + time.Second, true},
+		{"empty group", "Empty", 4, time.Minute, kmsg.Heartbeat, 4, time.Hour, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &groupWatch{grace: 500 * time.Millisecond, tick: 500 * time.Millisecond,
+				members: map[string]map[string]*memberSeen{"g": {"m1": {
+					at: now.Add(-tc.silent), kind: int16(tc.kind), generation: tc.memberGen, sessionTimeout: st,
+				}}},
+				episode: map[string]episode{"g": {state: tc.state, generation: tc.generation, since: now.Add(-tc.epochSince)}},
+			}
+			info := &kfake.GroupInfo{Group: "g", State: tc.state, Epoch: tc.generation, Members: []kfake.GroupMember{{MemberID: "m1"}}}
+			got := w.silent("g", info, now)
+			if (len(got) == 1) != tc.ghost {
+				t.Fatalf("ghosts %+v, want ghost=%v", got, tc.ghost)
+			}
+		})
+	}
 }

@@ -161,9 +161,10 @@ func ReadyAll(groups ...*Group) error {
 }
 
 // Ready reports whether the broker can keep its data: its data directory
-// takes a small write. A directory gone read-only, replaced or full makes
-// every produce fail, so the process is not ready. The probe runs at most
-// once a second.
+// takes a small write. In a directory gone read-only, replaced or full,
+// kfake can create no new segment, snapshot or group-log file (and with a
+// read-only remount, append to none), so the process is not ready. The
+// probe runs at most once a second.
 func (b *Broker) Ready() error {
 	if b.cfg.DataDir == "" {
 		return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/kafka"
 )
 
@@ -174,8 +175,14 @@ func newBrokerRepairCmd() *cobra.Command {
 			}
 			defer lock.release()
 			cuts, err := kafka.RepairSegments(brokerDataDir(cfg.DataDir))
+			cutEvents := false
 			for _, c := range cuts {
 				fmt.Fprintln(cmd.OutOrStdout(), c.String())
+				cutEvents = cutEvents || c.Topic == events.TopicNames(cfg.Kafka.TopicPrefix).MatchEvents
+			}
+			if cutEvents {
+				// match-state is derived and is not cut with match-events.
+				fmt.Fprintln(cmd.OutOrStdout(), "note: match-state still holds the views of matches whose events were cut; history and stats may list them")
 			}
 			if err != nil {
 				return err

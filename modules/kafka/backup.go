@@ -124,28 +124,10 @@ var ErrRestoreTarget = errors.New("cannot restore here")
 // double it) and must have the partition count the backup was written
 // with: every key must still hash to its record's partition, or a match's
 // later events would land elsewhere. Lines of other topics are refused.
-// It returns how many records it wrote.
-func Restore(ctx context.Context, c *Clients, topic string, r io.Reader) (int, error) {
-	var lines []BackupLine
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
-	for n := 1; sc.Scan(); n++ {
-		if len(sc.Bytes()) == 0 {
-			continue
-		}
-		var l BackupLine
-		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
-			return 0, fmt.Errorf("line %d: %w", n, err)
-		}
-		if l.Topic != topic {
-			return 0, fmt.Errorf("line %d: a record of topic %q, want %q", n, l.Topic, topic)
-		}
-		lines = append(lines, l)
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
-	}
-
+// The whole file is checked before the first record is written, in a first
+// pass over it; the second pass streams. It returns how many records it
+// wrote.
+func Restore(ctx context.Context, c *Clients, topic string, r io.ReadSeeker) (int, error) {
 	adm, err := c.NewUnmetered("restore-admin")
 	if err != nil {
 		return 0, err
@@ -168,29 +150,29 @@ func Restore(ctx context.Context, c *Clients, topic string, r io.Reader) (int, e
 		return 0, fmt.Errorf("%w: %s already holds records in partitions %v; restore into an empty log (a new data_dir, or a cluster whose topic was recreated)", ErrRestoreTarget, topic, nonEmpty)
 	}
 	hash := kgo.StickyKeyPartitioner(nil).ForTopic(topic)
-	recs := make([]*kgo.Record, 0, len(lines))
-	for i, l := range lines {
-		key, err := untext(l.Key, l.KeyB64)
-		if err != nil {
-			return 0, fmt.Errorf("record %d: key: %w", i+1, err)
-		}
-		val, err := untext(l.Payload, l.PayloadB6)
-		if err != nil {
-			return 0, fmt.Errorf("record %d: payload: %w", i+1, err)
-		}
-		if int(l.Partition) >= nparts {
-			return 0, fmt.Errorf("%w: record %d is of partition %d but %s has %d partitions", ErrRestoreTarget, i+1, l.Partition, topic, nparts)
-		}
-		rec := &kgo.Record{Topic: topic, Partition: l.Partition, Key: key, Value: val, Timestamp: time.UnixMilli(l.Ts)}
-		if len(key) > 0 {
-			if p := hash.Partition(rec, nparts); int32(p) != l.Partition {
-				return 0, fmt.Errorf("%w: key %q of record %d hashes to partition %d of %d, but the backup has it in %d: the backup was written with another partition count", ErrRestoreTarget, key, i+1, p, nparts, l.Partition)
+	// each decodes every line into a record and checks it.
+	each := func(fn func(*kgo.Record) error) error {
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64<<10), 16<<20)
+		for n := 1; sc.Scan(); n++ {
+			if len(sc.Bytes()) == 0 {
+				continue
+			}
+			rec, err := restoreRecord(sc.Bytes(), topic, nparts, hash)
+			if err != nil {
+				return fmt.Errorf("line %d: %w", n, err)
+			}
+			if err := fn(rec); err != nil {
+				return err
 			}
 		}
-		for h := 0; h+1 < len(l.Headers); h += 2 {
-			rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: l.Headers[h], Value: []byte(l.Headers[h+1])})
-		}
-		recs = append(recs, rec)
+		return sc.Err()
+	}
+	if err := each(func(*kgo.Record) error { return nil }); err != nil {
+		return 0, err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return 0, err
 	}
 
 	cl, err := c.NewUnmetered("restore", kgo.RecordPartitioner(kgo.ManualPartitioner()))
@@ -204,21 +186,62 @@ func Restore(ctx context.Context, c *Clients, topic string, r io.Reader) (int, e
 		wg    sync.WaitGroup
 		once  sync.Once
 		first error
+		n     int
 	)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	for _, rec := range recs {
+	err = each(func(rec *kgo.Record) error {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
 		wg.Add(1)
+		n++
 		cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 			defer wg.Done()
 			if err != nil {
 				once.Do(func() { first = err; cancel() })
 			}
 		})
-	}
+		return nil
+	})
 	wg.Wait()
 	if first != nil {
-		return 0, fmt.Errorf("restore stopped: %w", first)
+		err = first
 	}
-	return len(recs), nil
+	if err != nil {
+		return 0, fmt.Errorf("restore stopped, the log holds part of the backup: %w", err)
+	}
+	return n, nil
+}
+
+// restoreRecord turns a backup line into the record to produce.
+func restoreRecord(line []byte, topic string, nparts int, hash kgo.TopicPartitioner) (*kgo.Record, error) {
+	var l BackupLine
+	if err := json.Unmarshal(line, &l); err != nil {
+		return nil, err
+	}
+	if l.Topic != topic {
+		return nil, fmt.Errorf("a record of topic %q, want %q", l.Topic, topic)
+	}
+	key, err := untext(l.Key, l.KeyB64)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	val, err := untext(l.Payload, l.PayloadB6)
+	if err != nil {
+		return nil, fmt.Errorf("payload: %w", err)
+	}
+	if l.Partition < 0 || int(l.Partition) >= nparts {
+		return nil, fmt.Errorf("%w: a record of partition %d but %s has %d partitions", ErrRestoreTarget, l.Partition, topic, nparts)
+	}
+	rec := &kgo.Record{Topic: topic, Partition: l.Partition, Key: key, Value: val, Timestamp: time.UnixMilli(l.Ts)}
+	if len(key) > 0 {
+		if p := hash.Partition(rec, nparts); int32(p) != l.Partition {
+			return nil, fmt.Errorf("%w: key %q hashes to partition %d of %d, but the backup has it in %d: the backup was written with another partition count", ErrRestoreTarget, key, p, nparts, l.Partition)
+		}
+	}
+	for h := 0; h+1 < len(l.Headers); h += 2 {
+		rec.Headers = append(rec.Headers, kgo.RecordHeader{Key: l.Headers[h], Value: []byte(l.Headers[h+1])})
+	}
+	return rec, nil
 }

@@ -122,6 +122,8 @@ type deps struct {
 	checks   *readiness // the modules' ReadinessCheckers, for /readyz
 	clients  *kafka.Clients
 	broker   *kafka.Broker
+
+	repairBroker bool // serve --repair-broker
 }
 
 // build constructs the services for the resolved module names.

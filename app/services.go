@@ -25,6 +25,9 @@ func newBrokerService(d *deps) (Service, error) {
 		return nil, err
 	}
 	d.broker = b.Broker
+	if d.repairBroker {
+		b.SetRepair()
+	}
 	return &brokerService{b}, nil
 }
 

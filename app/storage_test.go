@@ -129,3 +129,29 @@ func TestDamagedBrokerDataRefusedThenRepaired(t *testing.T) {
 		t.Fatal("no match replays after the repair")
 	}
 }
+
+func TestServeAllRefusesDamagedDataUnlessToldToRepair(t *testing.T) {
+	dir := t.TempDir()
+	dataDir, _ := seedData(t, dir, "4")
+	segs, _ := filepath.Glob(filepath.Join(dataDir, "kafka", "partitions", "match-events-*", "*.dat"))
+	for _, s := range segs {
+		if raw, _ := os.ReadFile(s); len(raw) > 4096 {
+			raw[len(raw)/2] ^= 0x01
+			if err := os.WriteFile(s, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	env := []string{"ARENA_KAFKA_EMBEDDED_ADDR=" + freeAddr(t), "ARENA_LLM_PROVIDER=scripted"}
+	_, stderr, code := runArena(t, dir, env, "serve", "--all", "--data-dir", dataDir, "--http-addr", freeAddr(t))
+	if code != 1 || !strings.Contains(stderr, "broker data is damaged") || !strings.Contains(stderr, "--repair-broker") {
+		t.Fatalf("serve --all on damaged data: exit %d:\n%s", code, stderr)
+	}
+	httpAddr := freeAddr(t)
+	p := startArena(t, dir, env, "serve", "--all", "--repair-broker", "--data-dir", dataDir, "--http-addr", httpAddr)
+	waitStatus(t, p, "http://"+httpAddr+"/readyz", 200)
+	if !strings.Contains(p.Err.String(), "broker data cut") || !strings.Contains(p.Err.String(), "cut at offset") {
+		t.Fatalf("no cut in the log:\n%s", p.Err.String())
+	}
+}

@@ -141,7 +141,7 @@ func (b *Broker) checkData() error {
 		for i, d := range rep.Damage {
 			lines[i] = d.String()
 		}
-		return fmt.Errorf("embedded broker: %w: %s. Nothing was changed. `arena broker repair` (with the same data_dir) cuts each damaged partition there, losing the records from that offset on; or restore a backup with `arena restore`",
+		return fmt.Errorf("embedded broker: %w: %s. Nothing was changed. `arena broker repair` (with the same data_dir), or starting with `--repair`/`--repair-broker`, cuts each damaged partition there, losing the records from that offset on; or restore a backup with `arena restore`",
 			ErrDamaged, strings.Join(lines, "; "))
 	}
 	if len(rep.Damage)+len(rep.Torn) == 0 {

@@ -63,9 +63,8 @@ type topicPolicy struct {
 	permanent bool // nothing is ever deleted: the log starts at its log start offset
 }
 
-// policies reads topics.json, which kfake keeps beside the partitions.
-// Topics it does not list are checked as deleting, finite-retention
-// topics (CRC and order only).
+// policies reads topics.json, which kfake keeps beside the partitions
+// and rewrites whenever a topic is created or its settings change.
 func policies(dataDir string) map[string]topicPolicy {
 	var file struct {
 		Topics []struct {
@@ -125,7 +124,13 @@ func CheckSegments(dataDir string) (SegmentReport, error) {
 			continue
 		}
 		rep.Partitions++
-		if err := checkPartition(filepath.Join(root, d.Name()), topic, part, pols[topic], &rep); err != nil {
+		pol, known := pols[topic]
+		if !known {
+			// No settings on record: check only what holds for every
+			// topic (framing, CRC, offsets going forward), never a gap.
+			pol = topicPolicy{compacted: true}
+		}
+		if err := checkPartition(filepath.Join(root, d.Name()), topic, part, pol, &rep); err != nil {
 			return rep, err
 		}
 	}

@@ -15,7 +15,7 @@ import (
 
 // extraCommands are the tools built on the match log (seed, replay, bench).
 func extraCommands() []*cobra.Command {
-	return []*cobra.Command{newSeedCmd(), newReplayCmd(), newBenchCmd()}
+	return []*cobra.Command{newSeedCmd(), newReplayCmd(), newBenchCmd(), newBackupCmd(), newRestoreCmd()}
 }
 
 func newBrokerCmd() *cobra.Command {
@@ -37,6 +37,9 @@ func newBrokerCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if repair, _ := cmd.Flags().GetBool("repair"); repair {
+				b.SetRepair()
+			}
 			if err := b.Start(); err != nil {
 				return err
 			}
@@ -48,6 +51,8 @@ func newBrokerCmd() *cobra.Command {
 	}
 	cmd.Flags().String("addr", "", "listen address (default kafka.embedded_addr, 127.0.0.1:9092)")
 	cmd.Flags().String("data-dir", "", "data directory (data_dir); the broker keeps its data in DIR/kafka")
+	cmd.Flags().Bool("repair", false, "cut damaged partitions at their damage (like arena broker repair) instead of refusing to start")
+	cmd.AddCommand(newBrokerCheckCmd(), newBrokerRepairCmd())
 	return cmd
 }
 

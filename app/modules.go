@@ -119,8 +119,11 @@ type deps struct {
 	registry *prometheus.Registry
 	mux      *http.ServeMux
 	ready    *atomic.Bool
+	checks   *readiness // the modules' ReadinessCheckers, for /readyz
 	clients  *kafka.Clients
 	broker   *kafka.Broker
+
+	repairBroker bool // serve --repair-broker
 }
 
 // build constructs the services for the resolved module names.
@@ -134,6 +137,9 @@ func build(names []string, d *deps) ([]Service, error) {
 		s, err := m.new(d)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if rc, ok := s.(ReadinessChecker); ok && d.checks != nil {
+			d.checks.add(s.Name(), rc)
 		}
 		out = append(out, s)
 	}

@@ -17,7 +17,7 @@ import (
 )
 
 func newServeCmd() *cobra.Command {
-	var all bool
+	var all, repairBroker bool
 	var roles []string
 	var pprofAddr string
 	cmd := &cobra.Command{
@@ -43,7 +43,7 @@ func newServeCmd() *cobra.Command {
 					return fmt.Errorf("--pprof-addr: %w", err)
 				}
 			}
-			return serve(cmd.Context(), cfg, targets, cmd.ErrOrStderr())
+			return serve(cmd.Context(), cfg, targets, repairBroker, cmd.ErrOrStderr())
 		},
 	}
 	f := cmd.Flags()
@@ -53,14 +53,16 @@ func newServeCmd() *cobra.Command {
 	f.StringSlice("brokers", nil, "Kafka brokers (kafka.brokers); empty: the embedded broker")
 	f.String("data-dir", "", "data directory (data_dir)")
 	f.StringSlice("robots", nil, "robot personalities this instance runs (robot.personalities)")
+	f.BoolVar(&repairBroker, "repair-broker", false, "embedded broker: cut damaged partitions at their damage (like arena broker repair) instead of refusing to start")
 	f.StringVar(&pprofAddr, "pprof-addr", "", "serve net/http/pprof (with mutex and block profiles) on this address")
 	_ = f.MarkHidden("pprof-addr")
 	return cmd
 }
 
 // serve wires the modules of targets into one process and runs it until ctx
-// ends or a module fails.
-func serve(ctx context.Context, cfg config.Config, targets []string, logOut interface{ Write([]byte) (int, error) }) error {
+// ends or a module fails. repairBroker lets the embedded broker cut damaged
+// partitions instead of refusing to start.
+func serve(ctx context.Context, cfg config.Config, targets []string, repairBroker bool, logOut interface{ Write([]byte) (int, error) }) error {
 	logger := newLogger(cfg.Log, logOut)
 	names, err := resolve(targets, cfg.EmbeddedBroker())
 	if err != nil {
@@ -75,12 +77,16 @@ func serve(ctx context.Context, cfg config.Config, targets []string, logOut inte
 	if err != nil {
 		return err
 	}
-	d := &deps{cfg: cfg, logger: logger, registry: reg, mux: http.NewServeMux(), ready: new(atomic.Bool), clients: clients}
+	ready := new(atomic.Bool)
+	d := &deps{cfg: cfg, logger: logger, registry: reg, mux: http.NewServeMux(), ready: ready, checks: newReadiness(logger, ready), clients: clients, repairBroker: repairBroker}
 	services, err := build(names, d)
 	if err != nil {
 		return err
 	}
 	logger.Info("starting arena", "version", Version(), "modules", names, "brokers", cfg.BrokerAddrs())
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	go d.checks.watch(watchCtx, 2*time.Second)
 	lc := &lifecycle{services: services, logger: logger, ready: d.ready, stopTimeout: 10 * time.Second}
 	return lc.run(ctx)
 }

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/arena-hq/arena/modules/kafka"
@@ -23,6 +25,9 @@ func newBrokerService(d *deps) (Service, error) {
 		return nil, err
 	}
 	d.broker = b.Broker
+	if d.repairBroker {
+		b.SetRepair()
+	}
 	return &brokerService{b}, nil
 }
 
@@ -31,6 +36,9 @@ func (s *brokerService) Start(context.Context) error   { return s.b.Start() }
 func (s *brokerService) Run(ctx context.Context) error { <-ctx.Done(); return nil }
 func (s *brokerService) Stop(context.Context) error    { s.b.Close(); return nil }
 
+// Ready is false while the data directory takes no writes.
+func (s *brokerService) Ready() error { return s.b.Ready() }
+
 // server is the HTTP server every role runs: /healthz, /readyz, /metrics,
 // and whatever routes the gateway registers on the shared mux.
 type server struct {
@@ -38,6 +46,8 @@ type server struct {
 	srv *http.Server
 	ln  net.Listener
 	err chan error
+
+	refused prometheus.Counter // connections over http.limits.max_connections
 }
 
 func newServer(d *deps) (Service, error) {
@@ -49,15 +59,31 @@ func newServer(d *deps) (Service, error) {
 		w.Header().Set("Content-Type", "text/plain")
 		if !d.ready.Load() {
 			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = w.Write([]byte("not ready\n"))
+			_, _ = w.Write([]byte("not ready: starting or stopping\n"))
+			return
+		}
+		if problems := d.checks.problems(); len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready\n" + strings.Join(problems, "\n") + "\n"))
 			return
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
-	return &server{d: d, err: make(chan error, 1), srv: &http.Server{
+	refused := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "arena_http_connections_refused_total",
+		Help: "HTTP connections answered 503 because the server held http.limits.max_connections.",
+	})
+	if err := d.registry.Register(refused); err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	t := d.cfg.HTTP.Timeouts
+	return &server{d: d, err: make(chan error, 1), refused: refused, srv: &http.Server{
 		Handler:           d.mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		ErrorLog:          nil,
 	}}, nil
 }
@@ -69,9 +95,11 @@ func (s *server) Start(context.Context) error {
 	if err != nil {
 		return fmt.Errorf("http.addr %s: %w", s.d.cfg.HTTP.Addr, err)
 	}
-	s.ln = ln
-	s.d.logger.Info("http listening", "addr", "http://"+ln.Addr().String())
-	go func() { s.err <- s.srv.Serve(ln) }()
+	files := raiseFileLimit()
+	maxConns := connCap(s.d.cfg.HTTP.Limits.MaxConnections, files)
+	s.ln = newCappedListener(ln, maxConns, s.refused.Inc)
+	s.d.logger.Info("http listening", "addr", "http://"+ln.Addr().String(), "max_connections", maxConns, "file_limit", files)
+	go func() { s.err <- s.srv.Serve(s.ln) }()
 	return nil
 }
 

@@ -23,6 +23,8 @@ type Config struct {
 type HTTP struct {
 	Addr           string   `mapstructure:"addr"`
 	AllowedOrigins []string `mapstructure:"allowed_origins"` // extra Origins allowed on /ws besides the request's own host
+	Timeouts       Timeouts `mapstructure:"timeouts"`
+	Limits         Limits   `mapstructure:"limits"`
 }
 
 // Kafka says where the brokers are and how topics are laid out.

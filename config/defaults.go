@@ -41,7 +41,7 @@ var exampleStable = sync.OnceValue(func() Config {
 func Default() Config {
 	stable := exampleStable()
 	return Config{
-		HTTP: HTTP{Addr: "127.0.0.1:8080"},
+		HTTP: HTTP{Addr: "127.0.0.1:8080", Timeouts: defaultTimeouts(), Limits: defaultLimits()},
 		Kafka: Kafka{
 			EmbeddedAddr:      "127.0.0.1:9092",
 			Partitions:        6,

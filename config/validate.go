@@ -43,7 +43,10 @@ func (h HTTP) validate() *FieldError {
 			return fieldErr(fmt.Sprintf("http.allowed_origins[%d]", i), "must not be empty")
 		}
 	}
-	return nil
+	if err := h.Timeouts.validate(); err != nil {
+		return err
+	}
+	return h.Limits.validate()
 }
 
 // topicPrefixRE is what Kafka allows in a topic name.

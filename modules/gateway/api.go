@@ -85,20 +85,48 @@ func decode(w http.ResponseWriter, r *http.Request, v any) *apiError {
 const maxName = 40
 
 // cleanName trims a display name and checks it: 1..40 characters of valid
-// UTF-8, no control characters (which would only garble the pages).
+// UTF-8, no control characters (which would only garble the pages), no
+// bidirectional controls (U+202E would turn the rest of a scoreboard line
+// around) and at least one visible character.
 func cleanName(raw string) (string, *apiError) {
 	name := strings.TrimSpace(raw)
+	bad := func(msg string) (string, *apiError) {
+		return "", &apiError{Status: http.StatusBadRequest, Code: "bad_name", Message: msg}
+	}
 	switch {
 	case name == "":
-		return "", &apiError{Status: http.StatusBadRequest, Code: "bad_name", Message: "Pick a display name first."}
-	case !utf8.ValidString(name):
-		return "", &apiError{Status: http.StatusBadRequest, Code: "bad_name", Message: "Your name must be valid UTF-8 text."}
+		return bad("Pick a display name first.")
+	// encoding/json turns invalid UTF-8 into U+FFFD before we see it, so
+	// the replacement character is how invalid bytes show up here.
+	case !utf8.ValidString(name) || strings.ContainsRune(name, utf8.RuneError):
+		return bad("Your name must be valid UTF-8 text.")
 	case utf8.RuneCountInString(name) > maxName:
-		return "", &apiError{Status: http.StatusBadRequest, Code: "bad_name", Message: fmt.Sprintf("Keep your name to %d characters.", maxName)}
+		return bad(fmt.Sprintf("Keep your name to %d characters.", maxName))
 	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		return "", &apiError{Status: http.StatusBadRequest, Code: "bad_name", Message: "Your name cannot contain control characters."}
+		return bad("Your name cannot contain control characters.")
+	case strings.IndexFunc(name, isBidiControl) >= 0:
+		return bad("Your name cannot contain text-direction controls.")
+	case strings.IndexFunc(name, isVisible) < 0:
+		return bad("Your name needs at least one visible character.")
 	}
 	return name, nil
+}
+
+// isBidiControl reports the Unicode bidirectional formatting characters
+// (embeddings, overrides, isolates and the implicit marks).
+func isBidiControl(r rune) bool {
+	return unicode.Is(unicode.Bidi_Control, r)
+}
+
+// isVisible reports a character that draws something: a letter, digit,
+// punctuation or symbol, minus the few letters and symbols that are blank
+// (Hangul fillers, the blank Braille pattern).
+func isVisible(r rune) bool {
+	switch r {
+	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800':
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S)
 }
 
 // bearer returns the token of an "Authorization: Bearer TOKEN" header.
@@ -157,6 +185,9 @@ func (g *Gateway) handleCreate(w http.ResponseWriter, r *http.Request) (aerr *ap
 	if e != nil {
 		return e
 	}
+	if e := g.limits.admitCreate(w, r, req.Mode == events.ModePrivate, g.openLobby); e != nil {
+		return e
+	}
 	var (
 		reply seatReply
 		seats = g.cfg.Game.Seats
@@ -173,6 +204,9 @@ func (g *Gateway) handleCreate(w http.ResponseWriter, r *http.Request) (aerr *ap
 			}
 		}
 		reply, e = g.create(r.Context(), events.ModePrivate, humans, name, retryOf(r))
+		if e == nil {
+			g.limits.created(r, reply.MatchID)
+		}
 	default:
 		return badRequest(`mode must be "quick" or "private".`)
 	}
@@ -201,7 +235,11 @@ func (g *Gateway) handleJoin(w http.ResponseWriter, r *http.Request) (aerr *apiE
 	if len(code) != codeLen {
 		return &apiError{Status: http.StatusBadRequest, Code: "bad_code", Message: fmt.Sprintf("Invite codes have %d letters or digits.", codeLen)}
 	}
+	if e := g.limits.admitJoin(w, r); e != nil {
+		return e
+	}
 	reply, e := g.joinByCode(r.Context(), code, name, retryOf(r))
+	g.limits.joinResult(r, e)
 	if e != nil {
 		return e
 	}

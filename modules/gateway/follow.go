@@ -125,6 +125,20 @@ func (g *Gateway) liveCount() int {
 // and the process stops with the reason.
 const followGiveUp = 2 * time.Minute
 
+// foldStale is how long every fetch may fail before the gateway says it is
+// not ready: its players' views have stopped.
+const foldStale = 15 * time.Second
+
+// Ready says why the gateway cannot serve its players right now (its fold
+// of match-events has stopped), or nil. It is cheap: the fold keeps the
+// reason.
+func (g *Gateway) Ready() error {
+	if r := g.failing.Load(); r != nil {
+		return *r
+	}
+	return nil
+}
+
 // follow folds until ctx ends.
 func (g *Gateway) follow(ctx context.Context) error {
 	var failingSince time.Time
@@ -144,10 +158,14 @@ func (g *Gateway) follow(ctx context.Context) error {
 		switch {
 		case lastErr == nil:
 			failingSince = time.Time{}
+			g.failing.Store(nil)
 		case failingSince.IsZero():
 			failingSince = time.Now()
 		case time.Since(failingSince) > followGiveUp:
 			return fmt.Errorf("every fetch failed for %s: %w", followGiveUp, lastErr)
+		case time.Since(failingSince) > foldStale:
+			reason := fmt.Errorf("match-events fold: every fetch failed for %s: %w", time.Since(failingSince).Round(time.Second), lastErr)
+			g.failing.Store(&reason)
 		}
 		g.foldFetches(fs)
 	}

@@ -53,6 +53,7 @@ type Gateway struct {
 	views   *materializer.Views
 	store   *store
 	typing  *typingThrottle
+	limits  *clientLimits
 	origins []string
 	pages   map[string][]byte
 
@@ -76,6 +77,7 @@ type Gateway struct {
 
 	parts      map[int32]*fold.Partition // set by bootstrap; then the follower's alone
 	bootFolded atomic.Int64              // match-events records folded before ready
+	failing    atomic.Pointer[error]     // why the fold has stopped (Ready), nil while it works
 	waiting    verdicts                  // player actions produced and waiting for the fold's verdict
 	fetched    finishedCache
 
@@ -115,6 +117,7 @@ func New(d Deps) (*Gateway, error) {
 		views:        materializer.NewViews(),
 		store:        newStore(),
 		typing:       newTypingThrottle(typingInterval),
+		limits:       newClientLimits(d.Config.HTTP.Limits, d.Config.Game.IdleTimeout),
 		seatWait:     5 * time.Second,
 		verdictWait:  publishTimeout,
 		authWait:     2 * time.Second,

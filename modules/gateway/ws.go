@@ -105,6 +105,12 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		writeError(w, errStarting)
 		return
 	}
+	release, refusal := g.limits.openSocket(w, r)
+	if refusal != nil {
+		writeError(w, refusal) // a flood gets no upgrade: a 429 is cheaper
+		return
+	}
+	defer release()
 	q := r.URL.Query()
 	matchID, token := q.Get("match"), q.Get("token")
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: g.origins})
@@ -120,6 +126,14 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	seat, refused := g.authenticate(ctx, matchID, token)
+	if refused == nil {
+		releaseSeat, ok := g.limits.openSeat(matchID, seat)
+		if ok {
+			defer releaseSeat()
+		} else {
+			refused = errSeatSockets
+		}
+	}
 	if refused != nil {
 		// An error frame with the code for the page, then the close.
 		g.logger.Info("websocket refused", "match_id", matchID, "code", refused.Code)

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,6 +27,9 @@ type BrokerConfig struct {
 	// MinSessionTimeout lets roles use short group session timeouts for
 	// fast failover (kfake's default floor is 6s, like Kafka's).
 	MinSessionTimeout time.Duration
+	// Repair cuts damaged partitions at their damage at start (see
+	// CheckSegments) instead of refusing to start.
+	Repair bool
 }
 
 // Broker is the embedded Kafka-protocol broker: franz-go's kfake serving on
@@ -33,7 +38,12 @@ type BrokerConfig struct {
 type Broker struct {
 	cfg     BrokerConfig
 	cluster *kfake.Cluster
+	watch   *groupWatch
 	logger  *slog.Logger
+
+	probeMu  sync.Mutex // guards the data dir probe of Ready
+	probedAt time.Time
+	probeErr error
 }
 
 // ErrAddrInUse is returned when the broker's port is taken.
@@ -58,6 +68,9 @@ func (b *Broker) Start() error {
 	if b.cfg.DataDir != "" {
 		if err := os.MkdirAll(b.cfg.DataDir, 0o755); err != nil {
 			return fmt.Errorf("broker data dir: %w", err)
+		}
+		if err := b.checkData(); err != nil {
+			return err
 		}
 	}
 	addr := b.cfg.Addr
@@ -104,10 +117,48 @@ func (b *Broker) Start() error {
 		return fmt.Errorf("embedded broker: %w", err)
 	}
 	b.cluster = c
+	b.watch = newGroupWatch(c, dialable(b.Addr()), b.cfg.SASL, b.cfg.TLS != nil, b.logger)
+	b.watch.start()
 	c.Compact() // what a long run left behind, before anyone reads it
 	b.logger.Info("embedded broker listening", "addr", b.Addr(), "data_dir", b.cfg.DataDir, "sync_writes", b.cfg.SyncWrites)
 	return nil
 }
+
+// checkData checks the segments before kfake loads them (kfake would cut a
+// damaged partition with one WARN line, or never notice a missing file).
+// Incomplete writes at the end of a log, what a crash mid-write leaves, are
+// cut and logged; any other damage refuses the start unless Repair is set.
+func (b *Broker) checkData() error {
+	began := time.Now()
+	rep, err := CheckSegments(b.cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("embedded broker: checking %s: %w", b.cfg.DataDir, err)
+	}
+	b.logger.Info("broker data checked", "data_dir", b.cfg.DataDir, "partitions", rep.Partitions, "segments", rep.Segments,
+		"batches", rep.Batches, "damaged", len(rep.Damage), "took", time.Since(began).Round(time.Millisecond))
+	if len(rep.Damage) > 0 && !b.cfg.Repair {
+		lines := make([]string, len(rep.Damage))
+		for i, d := range rep.Damage {
+			lines[i] = d.String()
+		}
+		return fmt.Errorf("embedded broker: %w: %s. Nothing was changed. `arena broker repair` (with the same data_dir), or starting with `--repair`/`--repair-broker`, cuts each damaged partition there, losing the records from that offset on; or restore a backup with `arena restore`",
+			ErrDamaged, strings.Join(lines, "; "))
+	}
+	if len(rep.Damage)+len(rep.Torn) == 0 {
+		return nil
+	}
+	cuts, err := RepairSegments(b.cfg.DataDir)
+	for _, c := range cuts {
+		b.logger.Warn("broker data cut", "cut", c.String())
+	}
+	if err != nil {
+		return fmt.Errorf("embedded broker: repairing %s: %w", b.cfg.DataDir, err)
+	}
+	return nil
+}
+
+// SetRepair makes Start cut damaged partitions instead of refusing.
+func (b *Broker) SetRepair() { b.cfg.Repair = true }
 
 // Addr is the address the broker listens on (useful with port 0).
 func (b *Broker) Addr() string {
@@ -119,6 +170,10 @@ func (b *Broker) Addr() string {
 
 // Close stops listening and writes the remaining state to disk.
 func (b *Broker) Close() {
+	if b.watch != nil {
+		b.watch.close()
+		b.watch = nil
+	}
 	if b.cluster != nil {
 		b.cluster.Close()
 		b.cluster = nil

@@ -59,6 +59,11 @@ type GroupConfig struct {
 	HeartbeatInterval time.Duration // default SessionTimeout/4
 	CommitInterval    time.Duration // how often marked offsets are committed; default 1s
 	DrainTimeout      time.Duration // how long a stopping group lets in-flight records finish; default 5s
+	// StaleAfter is how long a partition may have records to handle and a
+	// committed offset that does not move before Ready reports it; default
+	// SessionTimeout+RebalanceTimeout, at least 30s (2 minutes with
+	// Concurrency > 1, whose handlers hold the commit while they wait).
+	StaleAfter time.Duration
 }
 
 type permanentError struct{ error }
@@ -87,9 +92,12 @@ type Group struct {
 	clients *Clients
 	logger  *slog.Logger
 
-	cl      *kgo.Client
-	mu      sync.Mutex
-	workers map[tp]*worker
+	cl       *kgo.Client
+	mu       sync.Mutex
+	workers  map[tp]*worker
+	runAt    time.Time // Run began
+	joined   bool      // partitions were assigned at least once (an empty assignment counts)
+	progress progress
 }
 
 type tp struct {
@@ -134,6 +142,13 @@ func NewGroup(clients *Clients, cfg GroupConfig, logger *slog.Logger) (*Group, e
 	cfg.CommitInterval = max(cfg.CommitInterval, 100*time.Millisecond) // franz-go's floor
 	def(&cfg.DrainTimeout, 5*time.Second)
 	def(&cfg.FlushEvery, time.Second)
+	stale := max(cfg.SessionTimeout+cfg.RebalanceTimeout, 30*time.Second)
+	if cfg.Concurrency > 1 {
+		// Handlers that mostly wait (a robot thinks, then types for up to
+		// the answer window) hold the in-order commit back for a while.
+		stale = max(stale, 2*time.Minute)
+	}
+	def(&cfg.StaleAfter, stale)
 	return &Group{cfg: cfg, clients: clients, logger: logger.With("group", cfg.Group), workers: map[tp]*worker{}}, nil
 }
 
@@ -160,9 +175,13 @@ func (g *Group) Run(ctx context.Context) error {
 		return err
 	}
 	g.cl = cl
+	g.mu.Lock()
+	g.runAt = time.Now()
+	g.mu.Unlock()
 	// BlockRebalanceOnPoll: a plain Close would wait forever for the
 	// AllowRebalance that the loop below skips when it stops mid-poll.
 	defer cl.CloseAllowingRebalance()
+	fetchErrs := &errorLog{every: 10 * time.Second}
 	lagCtx, stopLag := context.WithCancel(ctx)
 	defer stopLag()
 	go g.reportLag(lagCtx, cl)
@@ -174,7 +193,7 @@ func (g *Group) Run(ctx context.Context) error {
 		}
 		fetches.EachError(func(t string, p int32, err error) {
 			if !errors.Is(err, context.Canceled) {
-				g.logger.Warn("fetch error", "topic", t, "partition", p, "err", err)
+				fetchErrs.report(g.logger, tp{t, p}, err)
 			}
 		})
 		fetches.EachPartition(func(p kgo.FetchTopicPartition) {
@@ -213,6 +232,7 @@ func (g *Group) assigned(ctx context.Context, cl *kgo.Client, assigned map[strin
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.joined = true
 	for topic, ps := range assigned {
 		for _, p := range ps {
 			w := newWorker(g, topic, p)
@@ -513,4 +533,25 @@ func RunGroups(ctx context.Context, groups ...*Group) error {
 		cancel()
 	}
 	return errors.Join(all...)
+}
+
+// errorLog logs a partition's repeated fetch errors once per interval, with
+// how many it kept quiet: a broker that cannot read a partition answers
+// every fetch with an error, tens of thousands a minute.
+type errorLog struct {
+	every time.Duration
+	last  map[tp]time.Time
+	quiet map[tp]int
+}
+
+func (l *errorLog) report(logger *slog.Logger, t tp, err error) {
+	if l.last == nil {
+		l.last, l.quiet = map[tp]time.Time{}, map[tp]int{}
+	}
+	if time.Since(l.last[t]) < l.every {
+		l.quiet[t]++
+		return
+	}
+	logger.Warn("fetch error", "topic", t.topic, "partition", t.partition, "err", err, "repeats_not_logged", l.quiet[t])
+	l.last[t], l.quiet[t] = time.Now(), 0
 }

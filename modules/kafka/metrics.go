@@ -78,8 +78,13 @@ func (g *Group) reportLag(ctx context.Context, cl *kgo.Client) {
 	t := time.NewTicker(lagInterval)
 	defer t.Stop()
 	for {
-		if err := g.refreshLag(ctx, adm); err != nil && ctx.Err() == nil {
+		err := g.refreshLag(ctx, adm)
+		if err != nil && ctx.Err() == nil {
 			g.logger.Debug("consumer lag not refreshed", "err", err)
+		}
+		g.progress.refreshedAt(time.Now(), err)
+		if err == nil && len(g.progress.stale(time.Now(), g.cfg.StaleAfter)) > 0 {
+			g.describeOwners(ctx, adm)
 		}
 		select {
 		case <-ctx.Done():
@@ -117,7 +122,9 @@ func (g *Group) refreshLag(ctx context.Context, adm *kadm.Client) error {
 		} else if s, ok := starts.Lookup(end.Topic, end.Partition); ok && s.Err == nil {
 			from = s.Offset
 		}
-		consumerLag.WithLabelValues(g.cfg.Group, end.Topic, strconv.Itoa(int(end.Partition))).Set(float64(max(end.Offset-from, 0)))
+		lag := max(end.Offset-from, 0)
+		consumerLag.WithLabelValues(g.cfg.Group, end.Topic, strconv.Itoa(int(end.Partition))).Set(float64(lag))
+		g.progress.observe(tp{end.Topic, end.Partition}, from, lag, time.Now())
 	})
 	return nil
 }

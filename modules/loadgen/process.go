@@ -147,7 +147,10 @@ func benchConfig(httpAddr, brokerAddr, dataDir string, humans, rounds int) ([]by
 		})
 	}
 	cfg := map[string]any{
-		"http":     map[string]any{"addr": httpAddr},
+		"http": map[string]any{"addr": httpAddr,
+			// Every simulated player comes from this one address.
+			"limits": map[string]any{"max_connections": 0, "creates_per_minute": 0, "joins_per_minute": 0,
+				"code_failure_delay": "0s", "lobbies_per_address": 0, "sockets_per_seat": 0, "sockets_per_address": 0}},
 		"kafka":    map[string]any{"embedded_addr": brokerAddr, "partitions": def.Kafka.Partitions},
 		"data_dir": dataDir,
 		"llm":      map[string]any{"provider": config.ProviderScripted},

@@ -63,6 +63,7 @@ func serve(ctx context.Context, cfg config.Config, targets []string, logOut inte
 	if err := kafka.RegisterMetrics(reg); err != nil {
 		return err
 	}
+	reg.MustRegister(kafka.BuildInfo(Version()))
 	clients, err := kafka.NewClients(cfg.Kafka, cfg.BrokerAddrs(), reg, logger)
 	if err != nil {
 		return err
@@ -73,6 +74,6 @@ func serve(ctx context.Context, cfg config.Config, targets []string, logOut inte
 		return err
 	}
 	logger.Info("starting arena", "version", Version(), "modules", names, "brokers", cfg.BrokerAddrs())
-	lc := &lifecycle{services: services, logger: logger, ready: d.ready, stopTimeout: 10 * time.Second}
+	lc := &lifecycle{services: services, logger: logger, ready: d.ready, stopTimeout: 10 * time.Second, drainDelay: cfg.HTTP.DrainDelay}
 	return lc.run(ctx)
 }

@@ -85,8 +85,9 @@ func (c *Clients) newClient(name string, metered bool, extra []kgo.Opt) (*kgo.Cl
 		// Each client gets its own collectors, told apart by a constant
 		// client label; kprom unregisters them when the client closes.
 		label := c.claim(name)
-		m := kprom.NewMetrics("arena_kafka", kprom.Registerer(prometheus.WrapRegistererWith(prometheus.Labels{"client": label}, c.reg)))
-		opts = append(opts, kgo.WithHooks(m, producedHook{}, released(func() { c.release(label) })))
+		reg := prometheus.WrapRegistererWith(prometheus.Labels{"client": label}, c.reg)
+		m := kprom.NewMetrics("arena_kafka", kprom.Registerer(dropRenamed{reg}))
+		opts = append(opts, kgo.WithHooks(m, &bufferedGauges{reg: reg}, producedHook{}, released(func() { c.release(label) })))
 	}
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)

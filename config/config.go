@@ -37,8 +37,9 @@ type Kafka struct {
 	EmbeddedAddr      string   `mapstructure:"embedded_addr"` // where the embedded broker listens
 	TopicPrefix       string   `mapstructure:"topic_prefix"`
 	Partitions        int      `mapstructure:"partitions"`
-	ReplicationFactor int      `mapstructure:"replication_factor"` // -1: the broker's default
-	SyncWrites        bool     `mapstructure:"sync_writes"`        // embedded broker: fsync every batch
+	ReplicationFactor int      `mapstructure:"replication_factor"`  // -1: the broker's default
+	MinInsyncReplicas int      `mapstructure:"min_insync_replicas"` // 0: the broker's default
+	SyncWrites        bool     `mapstructure:"sync_writes"`         // embedded broker: fsync every batch
 	TLS               TLS      `mapstructure:"tls"`
 	SASL              SASL     `mapstructure:"sasl"`
 }

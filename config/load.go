@@ -28,6 +28,7 @@ var flagKeys = map[string]string{
 	"log-format": "log.format",
 	"log-level":  "log.level",
 	"model":      "llm.model",
+	"base-url":   "llm.base_url",
 }
 
 // LoadOptions says where Load finds the configuration besides the defaults

@@ -81,6 +81,12 @@ func (k Kafka) validate() *FieldError {
 	if k.ReplicationFactor != -1 && k.ReplicationFactor < 1 {
 		return fieldErr("kafka.replication_factor", "must be -1 (the broker's default) or at least 1, got %d", k.ReplicationFactor)
 	}
+	if k.MinInsyncReplicas < 0 {
+		return fieldErr("kafka.min_insync_replicas", "must be 0 (the broker's default) or at least 1, got %d", k.MinInsyncReplicas)
+	}
+	if k.ReplicationFactor > 0 && k.MinInsyncReplicas > k.ReplicationFactor {
+		return fieldErr("kafka.min_insync_replicas", "%d is more than kafka.replication_factor %d: every write would fail", k.MinInsyncReplicas, k.ReplicationFactor)
+	}
 	if err := k.TLS.validate(); err != nil {
 		return err
 	}

@@ -87,21 +87,30 @@ func (g *Group) reportLag(ctx context.Context, cl *kgo.Client) {
 		lagReported.Delete(g)
 	}()
 	adm := kadm.NewClient(cl)
-	t := time.NewTicker(lagInterval)
-	defer t.Stop()
 	for {
 		if err := g.refreshLag(ctx, adm); err != nil && ctx.Err() == nil {
 			g.logger.Debug("consumer lag not refreshed", "err", err)
 		}
+		// Until the group assigns this member something there is nothing
+		// to export: look again soon, so the series appear right after the
+		// join rather than a whole interval later.
+		wait := lagInterval
+		if len(g.reportedLag()) == 0 {
+			wait = min(lagInterval, 250*time.Millisecond)
+		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(wait):
 		}
 	}
 }
 
 func (g *Group) refreshLag(ctx context.Context, adm *kadm.Client) error {
+	owned, reported := g.owned(), g.reportedLag()
+	if len(owned) == 0 && len(reported) == 0 {
+		return nil // nothing to export or to remove: ask the brokers nothing
+	}
 	ctx, cancel := context.WithTimeout(ctx, lagInterval)
 	defer cancel()
 	ends, err := adm.ListEndOffsets(ctx, g.cfg.Topics...)
@@ -119,7 +128,6 @@ func (g *Group) refreshLag(ctx context.Context, adm *kadm.Client) error {
 	if err != nil {
 		return err
 	}
-	owned, reported := g.owned(), g.reportedLag()
 	ends.Each(func(end kadm.ListedOffset) {
 		if end.Err != nil {
 			return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/modules/kafka"
 )
 
 func TestVersionFlag(t *testing.T) {
@@ -174,5 +176,53 @@ func TestUnknownEnvWarnedCLI(t *testing.T) {
 	_, stderr, code := runArena(t, t.TempDir(), []string{"ARENA_GAME_ROUNDZ=3"}, "config", "validate")
 	if code != 0 || !strings.Contains(stderr, "ARENA_GAME_ROUNDZ is set but is not an arena setting") || !strings.Contains(stderr, "ARENA_GAME_ROUNDS") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestServeNamesAnUnusableModelAtStart: a robot role pointed at a server
+// that lacks the robots' models (as Ollama answers: 404 model not found)
+// says so at start, one ERROR line per model naming the robots, the model and
+// the server's answer, instead of playing matches with "(no answer)".
+func TestServeNamesAnUnusableModelAtStart(t *testing.T) {
+	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	srv, _ := fakeModelServer(t, "gpt-4o-mini")
+	env := []string{"ARENA_KAFKA_BROKERS=" + b.Addr(), "ARENA_HTTP_ADDR=" + freeAddr(t),
+		"ARENA_LLM_PROVIDER=openai", "ARENA_LLM_BASE_URL=" + srv.URL + "/v1", "ARENA_LLM_MAX_RETRIES=0"}
+	p := startArena(t, t.TempDir(), env, "serve", "--role=robot")
+	errorLines := func() []string {
+		var out []string
+		for _, l := range strings.Split(p.Err.String(), "\n") {
+			if strings.Contains(l, "level=ERROR") && strings.Contains(l, "robot model unusable") {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for len(errorLines()) < 2 && time.Now().Before(deadline) && !p.Exited() {
+		time.Sleep(50 * time.Millisecond)
+	}
+	p.Stop(t, 30*time.Second)
+	lines := errorLines()
+	// The shipped stable plays gpt-4o-mini, gpt-4o and gpt-4.1-mini; the
+	// server has only the first.
+	if len(lines) != 2 {
+		t.Fatalf("ERROR lines:\n%s\nwant 2 (gpt-4o, gpt-4.1-mini); stderr:\n%s", strings.Join(lines, "\n"), p.Err.String())
+	}
+	all := strings.Join(lines, "\n")
+	for _, want := range []string{"model=gpt-4o ", "model=gpt-4.1-mini", "skeptical-scientist", "404 Not Found", `not found, try pulling it first`, "server=" + srv.URL + "/v1"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("ERROR lines lack %q:\n%s", want, all)
+		}
+	}
+	if !strings.Contains(p.Err.String(), "robot model ok") {
+		t.Errorf("the working model is not reported")
 	}
 }

@@ -35,8 +35,8 @@ func newLLMCheckCmd() *cobra.Command {
 			out := cmd.OutOrStdout()
 			logger := newLogger(cfg.Log, cmd.ErrOrStderr())
 			if cfg.LLM.EffectiveProvider() == config.ProviderScripted {
-				fmt.Fprintln(out, "llm.provider is scripted (no API key, no llm.provider=openai): robots use the offline model; nothing to check.")
-				fmt.Fprintln(out, "For a local server without a key: ARENA_LLM_PROVIDER=openai ARENA_LLM_BASE_URL=http://localhost:11434/v1 ARENA_LLM_MODEL=llama3.2 arena llm check")
+				fmt.Fprintln(out, "llm.provider is scripted (no API key, no llm.base_url): robots use the offline model; nothing to check.")
+				fmt.Fprintln(out, "For a local server: ARENA_LLM_BASE_URL=http://localhost:11434 ARENA_LLM_MODEL=llama3.2 arena llm check")
 				return nil
 			}
 			model, err := llm.NewOpenAI(cfg.LLM, logger)

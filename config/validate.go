@@ -162,7 +162,7 @@ func (l LLM) validate() *FieldError {
 	switch l.Provider {
 	case "", ProviderOpenAI, ProviderScripted:
 	default:
-		return fieldErr("llm.provider", "unknown provider %q (want %s or %s, or empty to pick by API key)", l.Provider, ProviderOpenAI, ProviderScripted)
+		return fieldErr("llm.provider", "unknown provider %q (want %s or %s, or empty: openai when an API key or base_url is set)", l.Provider, ProviderOpenAI, ProviderScripted)
 	}
 	if _, _, err := NormalizeBaseURL(l.BaseURL); err != nil {
 		return err.(*FieldError)

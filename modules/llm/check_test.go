@@ -165,3 +165,15 @@ func TestCheckModelsUnreachableServer(t *testing.T) {
 		t.Errorf("checks = %+v hint %q", checks, Hint(checks[0].Err, "m"))
 	}
 }
+
+// A base URL alone (a keyless local server) picks the openai provider.
+func TestNewPicksOpenAIForABaseURL(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "")
+	m, err := New(config.LLM{BaseURL: "http://localhost:11434", Model: "llama3.2"}, nil)
+	if err != nil || m.Name() != config.ProviderOpenAI {
+		t.Fatalf("base URL without key: %v, %v", m, err)
+	}
+	if p := (config.LLM{BaseURL: "http://localhost:11434"}).EffectiveProvider(); p != config.ProviderOpenAI {
+		t.Errorf("EffectiveProvider = %q", p)
+	}
+}

@@ -70,7 +70,8 @@ func TestLLMCheckCLI(t *testing.T) {
 	srv, asked := fakeModelServer(t, "llama3.2")
 	// The pasted full endpoint is fixed, and the shipped robots' OpenAI
 	// models are refused by name, with the robots that play them.
-	env := []string{"ARENA_LLM_PROVIDER=openai", "ARENA_LLM_BASE_URL=" + srv.URL + "/v1/chat/completions"}
+	// As the README's quick start: a base URL and no key or provider.
+	env := []string{"ARENA_LLM_BASE_URL=" + srv.URL + "/v1/chat/completions"}
 	stdout, stderr, code := runArena(t, t.TempDir(), env, "llm", "check")
 	if code != 1 {
 		t.Fatalf("exit %d, want 1; stdout:\n%s\nstderr:\n%s", code, stdout, stderr)

@@ -241,6 +241,10 @@ func explain(cl *kgo.Client, err error) error {
 	hint := "is kafka.tls.enabled right for this listener?"
 	if mechs, _ := cl.OptValue(kgo.SASL).([]sasl.Mechanism); len(mechs) > 0 {
 		hint = fmt.Sprintf("SASL %s authentication failed or was refused: check kafka.sasl.username and kafka.sasl.password, and kafka.tls.enabled", mechs[0].Name())
+		if mechs[0].Name() == "AWS_MSK_IAM" {
+			hint = "AWS_MSK_IAM authentication failed or was refused: check that the AWS credentials' role may kafka-cluster:Connect " +
+				"to this cluster (docs/deploy.md has the policy), that kafka.tls.enabled is true and that the port is the IAM one (9098)"
+		}
 	}
 	return fmt.Errorf("the broker closed the connection (%s): %w", hint, err)
 }

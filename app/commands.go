@@ -96,8 +96,16 @@ func newTopicsCmd() *cobra.Command {
 					fmt.Fprintf(out, "    %s\n", is)
 				}
 			}
-			if err != nil && !fix && (errors.Is(err, kafka.ErrTopicMismatch) || errors.Is(err, kafka.ErrTopicDrift)) {
-				return fmt.Errorf("topic settings differ (above); `arena topics --fix` alters what can be altered: %w", err)
+			if errors.Is(err, kafka.ErrTopicMismatch) || errors.Is(err, kafka.ErrTopicDrift) {
+				open := 0
+				for _, st := range statuses {
+					open += len(st.Open())
+				}
+				// Each is printed above with its fix; say only how many.
+				if fix {
+					return fmt.Errorf("%d topic settings differ that --fix cannot alter (above)", open)
+				}
+				return fmt.Errorf("%d topic settings differ (above); `arena topics --fix` alters what can be altered", open)
 			}
 			return err
 		},

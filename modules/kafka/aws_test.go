@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -120,5 +121,62 @@ func TestMSKIAMNoCredentialsSaysWhatToSet(t *testing.T) {
 	_, err := firstMessage(t, mech)
 	if !errors.Is(err, errNoAWSCredentials) || !strings.Contains(err.Error(), "ECS task role") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// The shared credentials file (AWS_PROFILE) is in the chain.
+func TestMSKIAMSharedCredentialsProfile(t *testing.T) {
+	isolateAWS(t)
+	file := filepath.Join(t.TempDir(), "credentials")
+	if err := os.WriteFile(file, []byte("[arena]\naws_access_key_id = AKIAPROFILE\naws_secret_access_key = profile-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", file)
+	t.Setenv("AWS_PROFILE", "arena")
+	mech, _ := saslMechanism(config.SASL{Mechanism: config.SASLAWSMSKIAM})
+	if m, err := firstMessage(t, mech); err != nil || !strings.HasPrefix(m["x-amz-credential"], "AKIAPROFILE/") {
+		t.Errorf("profile credentials: %v %v", m, err)
+	}
+}
+
+// Web identity (EKS IRSA): the SDK trades the service account's token for
+// role credentials at STS, here a local fake reached through the SDK's
+// per-service endpoint variable.
+func TestMSKIAMWebIdentity(t *testing.T) {
+	isolateAWS(t)
+	var gotToken atomic.Value
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		gotToken.Store(r.Form.Get("WebIdentityToken") + "|" + r.Form.Get("Action") + "|" + r.Form.Get("RoleArn"))
+		w.Header().Set("Content-Type", "text/xml")
+		_, _ = w.Write([]byte(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+  <AssumeRoleWithWebIdentityResult>
+    <Credentials>
+      <AccessKeyId>ASIAWEBIDENTITY</AccessKeyId>
+      <SecretAccessKey>web-secret</SecretAccessKey>
+      <SessionToken>web-session</SessionToken>
+      <Expiration>` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `</Expiration>
+    </Credentials>
+    <AssumedRoleUser><Arn>arn:aws:sts::123456789012:assumed-role/arena/x</Arn><AssumedRoleId>AROA:x</AssumedRoleId></AssumedRoleUser>
+  </AssumeRoleWithWebIdentityResult>
+  <ResponseMetadata><RequestId>1</RequestId></ResponseMetadata>
+</AssumeRoleWithWebIdentityResponse>`))
+	}))
+	defer sts.Close()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("eks-service-account-token"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ROLE_ARN", "arn:aws:iam::123456789012:role/arena")
+	t.Setenv("AWS_WEB_IDENTITY_TOKEN_FILE", tokenFile)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ENDPOINT_URL_STS", sts.URL)
+	mech, _ := saslMechanism(config.SASL{Mechanism: config.SASLAWSMSKIAM})
+	m, err := firstMessage(t, mech)
+	if err != nil || !strings.HasPrefix(m["x-amz-credential"], "ASIAWEBIDENTITY/") || m["x-amz-security-token"] != "web-session" {
+		t.Fatalf("web identity credentials: %v %v", m, err)
+	}
+	if got, _ := gotToken.Load().(string); got != "eks-service-account-token|AssumeRoleWithWebIdentity|arn:aws:iam::123456789012:role/arena" {
+		t.Errorf("STS got %q", got)
 	}
 }

@@ -12,18 +12,18 @@ import (
 // every module keeps running for http.drain_delay, then they stop in order.
 func TestLifecycleDrainDelay(t *testing.T) {
 	r := newRig("broker", "server", "gateway")
-	r.lc.drainDelay = 300 * time.Millisecond
+	r.lc.drainDelay = time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	done := r.start(ctx)
 	r.waitReady(t)
 	signalled := time.Now()
 	cancel()
 	waitFor(t, "readiness false", func() bool { return !r.ready.Load() })
-	if d := time.Since(signalled); d > 200*time.Millisecond {
+	if d := time.Since(signalled); d > 500*time.Millisecond {
 		t.Errorf("readiness went false %v after the signal, want at once", d)
 	}
-	// Half-way through the delay nothing has stopped yet.
-	time.Sleep(150 * time.Millisecond)
+	// Well inside the delay nothing has stopped yet.
+	time.Sleep(300 * time.Millisecond)
 	for _, line := range r.j.all() {
 		if strings.HasPrefix(line, "run-end") || strings.HasPrefix(line, "stop") {
 			t.Fatalf("%q during the drain delay", line)
@@ -32,8 +32,8 @@ func TestLifecycleDrainDelay(t *testing.T) {
 	if err := result(t, done); err != nil {
 		t.Fatal(err)
 	}
-	if took := time.Since(signalled); took < 300*time.Millisecond {
-		t.Errorf("stopped %v after the signal, before the 300ms drain delay", took)
+	if took := time.Since(signalled); took < time.Second {
+		t.Errorf("stopped %v after the signal, before the 1s drain delay", took)
 	}
 	if !strings.Contains(r.logs.String(), "draining") {
 		t.Errorf("the drain is not logged:\n%s", r.logs.String())

@@ -129,3 +129,14 @@ func NormalizeBaseURL(raw string) (base, note string, err error) {
 func baseURLError(format string, args ...any) *FieldError {
 	return fieldErr("llm.base_url", format, args...)
 }
+
+// JoinURL is the invite link of a private match: http.public_url (when set)
+// or else origin (the scheme and host the request came to, e.g.
+// "http://192.168.1.20:8080"), then /join/CODE.
+func (h HTTP) JoinURL(origin, code string) string {
+	base := strings.TrimRight(strings.TrimSpace(h.PublicURL), "/")
+	if base == "" {
+		base = strings.TrimRight(origin, "/")
+	}
+	return base + "/join/" + url.PathEscape(code)
+}

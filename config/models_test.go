@@ -196,3 +196,16 @@ func TestHTTPPublicURLAndDrainDelay(t *testing.T) {
 		t.Errorf("negative drain delay: %v", err)
 	}
 }
+
+func TestJoinURL(t *testing.T) {
+	if got := (HTTP{}).JoinURL("http://192.168.1.20:8080", "K7P2QX"); got != "http://192.168.1.20:8080/join/K7P2QX" {
+		t.Errorf("without public_url: %q", got)
+	}
+	h := HTTP{PublicURL: "https://arena.example.org/games/"}
+	if got := h.JoinURL("http://127.0.0.1:8080", "K7P2QX"); got != "https://arena.example.org/games/join/K7P2QX" {
+		t.Errorf("with public_url: %q", got)
+	}
+	if got := (HTTP{}).JoinURL("http://h", "a/b"); got != "http://h/join/a%2Fb" {
+		t.Errorf("code escaped: %q", got)
+	}
+}

@@ -165,13 +165,18 @@ func readRanges(ctx context.Context, c *Clients, topic string, ranges map[int32]
 		return nil, err
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	var out []keySample
 	for len(ranges) > 0 {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("reading %s: %w", topic, ctx.Err())
+		fs := cl.PollFetches(rctx)
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", topic, err)
+		}
+		if rctx.Err() != nil {
+			// A partition that never reached its range's end (gaps the
+			// broker does not report): judge by what was read.
+			return out, nil
 		}
 		for _, fe := range fs.Errors() {
 			return nil, fmt.Errorf("read %s/%d: %w", fe.Topic, fe.Partition, fe.Err)

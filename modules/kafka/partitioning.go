@@ -59,10 +59,11 @@ func CheckPartitioning(ctx context.Context, c *Clients, statuses []TopicStatus) 
 		if !keyed[st.Name] || st.Created || st.Partitions == 0 {
 			continue
 		}
-		samples, err := sampleKeys(ctx, c, st.Name)
+		head, tail, err := sampleKeys(ctx, c, st.Name)
 		if err != nil {
 			return fmt.Errorf("check partitioning of %s: %w", st.Name, err)
 		}
+		samples := append(head, tail...)
 		misplaced := 0
 		for _, s := range samples {
 			if PartitionOf(s.key, st.Partitions) != s.partition {
@@ -72,16 +73,47 @@ func CheckPartitioning(ctx context.Context, c *Clients, statuses []TopicStatus) 
 		if misplaced == 0 {
 			continue
 		}
-		written := "another count"
-		if m := writtenWith(samples, 4*st.Partitions+64); m > 0 {
-			written = strconv.Itoa(m)
+		// A partition whose oldest records mostly sit off their keys'
+		// partitions was written with another count; a few strays
+		// (another client's partitioner) are only a warning.
+		byPartition := map[int32][]keySample{}
+		for _, s := range head {
+			byPartition[s.partition] = append(byPartition[s.partition], s)
+		}
+		var old []keySample
+		for _, ss := range byPartition {
+			off := 0
+			for _, s := range ss {
+				if PartitionOf(s.key, st.Partitions) != s.partition {
+					off++
+				}
+			}
+			if off >= 3 && off*4 > len(ss) {
+				old = append(old, ss...)
+			}
+		}
+		if len(old) == 0 {
+			st.Issues = append(st.Issues, Issue{
+				Setting: "record placement", Have: fmt.Sprintf("%d of %d sampled records off their key's partition", misplaced, len(samples)),
+				Want: "every record on the partition its match id hashes to",
+				Fix:  "records written by another client need the match id as key and a murmur2 partitioner (kcat: -X partitioner=murmur2_random)",
+			})
+			continue
+		}
+		written, fit := writtenWith(old, 4*st.Partitions+64)
+		if fit < 0.75 {
+			written = 0
+		}
+		count := "another count"
+		if written > 0 {
+			count = strconv.Itoa(written)
 		}
 		st.Issues = append(st.Issues, Issue{
-			Setting: "partitions", Have: strconv.Itoa(st.Partitions), Want: written + " (the count its data was written with)",
+			Setting: "partitions", Have: strconv.Itoa(st.Partitions), Want: count + " (the count its data was written with)",
 			Fatal: true,
 			Fix: fmt.Sprintf("%d of %d sampled records are on another partition than their match id hashes to now, so partitions were added under data. "+
 				"A topic cannot lose partitions: recreate arena's topics with %s partitions and copy the records back keeping their keys, "+
-				"or start afresh under a new kafka.topic_prefix (docs/deploy.md, \"Changing the partition count\")", misplaced, len(samples), written),
+				"or start afresh under a new kafka.topic_prefix (docs/deploy.md, \"Changing the partition count\")", misplaced, len(samples), count),
 		})
 	}
 	return nil
@@ -92,61 +124,69 @@ type keySample struct {
 	key       []byte
 }
 
-// writtenWith finds the smallest partition count under which every sample
-// sits where its key hashes, or 0 when none up to limit does.
-func writtenWith(samples []keySample, limit int) int {
+// writtenWith finds the partition count, up to limit, under which the most
+// samples sit where their key hashes (the smallest on a tie), and that
+// share. A few strays do not hide the count of the rest.
+func writtenWith(samples []keySample, limit int) (best int, fit float64) {
 	for m := 1; m <= limit; m++ {
-		ok := true
-		for _, s := range samples {
-			if PartitionOf(s.key, m) != s.partition {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return m
+		if f := fitOf(samples, m); f > fit {
+			best, fit = m, f
 		}
 	}
-	return 0
+	return best, fit
 }
 
-// sampleKeys returns the keys of the first and last sampleSize records of
-// every partition of topic (fewer where a partition holds fewer).
-func sampleKeys(ctx context.Context, c *Clients, topic string) ([]keySample, error) {
+// fitOf is the share of samples that sit where their key hashes with n
+// partitions (1 with no samples).
+func fitOf(samples []keySample, n int) float64 {
+	if len(samples) == 0 {
+		return 1
+	}
+	ok := 0
+	for _, s := range samples {
+		if PartitionOf(s.key, n) == s.partition {
+			ok++
+		}
+	}
+	return float64(ok) / float64(len(samples))
+}
+
+// sampleKeys returns the keys of the first (head) and last (tail)
+// sampleSize records of every partition of topic (fewer where a partition
+// holds fewer).
+func sampleKeys(ctx context.Context, c *Clients, topic string) (head, tail []keySample, err error) {
 	admCl, err := c.NewUnmetered("partition-check-admin")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer admCl.Close()
 	adm := kadm.NewClient(admCl)
 	starts, err := adm.ListStartOffsets(ctx, topic)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ends, err := adm.ListEndOffsets(ctx, topic)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	head, tail := map[int32][2]int64{}, map[int32][2]int64{}
+	headRanges, tailRanges := map[int32][2]int64{}, map[int32][2]int64{}
 	ends.Each(func(end kadm.ListedOffset) {
 		start, ok := starts.Lookup(topic, end.Partition)
 		if end.Err != nil || !ok || start.Err != nil || end.Offset <= start.Offset {
 			return
 		}
-		head[end.Partition] = [2]int64{start.Offset, min(start.Offset+sampleSize, end.Offset)}
+		headRanges[end.Partition] = [2]int64{start.Offset, min(start.Offset+sampleSize, end.Offset)}
 		if from := max(end.Offset-sampleSize, start.Offset+sampleSize); from < end.Offset {
-			tail[end.Partition] = [2]int64{from, end.Offset}
+			tailRanges[end.Partition] = [2]int64{from, end.Offset}
 		}
 	})
-	var out []keySample
-	for _, ranges := range []map[int32][2]int64{head, tail} {
-		got, err := readRanges(ctx, c, topic, ranges)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, got...)
+	if head, err = readRanges(ctx, c, topic, headRanges); err != nil {
+		return nil, nil, err
 	}
-	return out, nil
+	if tail, err = readRanges(ctx, c, topic, tailRanges); err != nil {
+		return nil, nil, err
+	}
+	return head, tail, nil
 }
 
 // readRanges reads records of [from, to) per partition. Compaction and

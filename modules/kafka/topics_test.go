@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func statusOf(t *testing.T, statuses []TopicStatus, name string) TopicStatus {
@@ -220,5 +221,59 @@ func TestFixGrowsEmptyTopics(t *testing.T) {
 	details, err := kadm.NewClient(cl).ListTopics(ctx, c.Topics.MatchEvents)
 	if err != nil || len(details[c.Topics.MatchEvents].Partitions) != 4 {
 		t.Errorf("broker has %v (%v)", details, err)
+	}
+}
+
+// A few records another client put on the wrong partition are a warning,
+// not a refusal; partitions grown under data stay refused after more
+// matches are written with the new count.
+func TestPartitioningStraysAndMixedData(t *testing.T) {
+	b := startBroker(t, "")
+	c := newClients(t, b.Addr(), "mix-")
+	ensure(t, c, 3)
+	cl := newClient(t, c)
+	manual := newClient(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	publish := func(from, to int) {
+		t.Helper()
+		for i := from; i < to; i++ {
+			if err := Publish(ctx, cl, c.Topics.MatchEvents, "", envelope(t, fmt.Sprintf("match-%d", i), 1)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	publish(0, 40)
+	// Two strays, each on a partition its key does not hash to.
+	for i, key := range []string{"stray-a", "stray-b"} {
+		p := (PartitionOf([]byte(key), 3) + 1) % 3
+		r := &kgo.Record{Topic: c.Topics.MatchEvents, Partition: p, Key: []byte(key), Value: []byte(fmt.Sprint(i))}
+		if err := manual.ProduceSync(ctx, r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	opts := TopicOptions{Partitions: 3, Replication: 1}
+	statuses, err := PrepareTopics(ctx, c, cl, opts)
+	if !errors.Is(err, ErrTopicDrift) || errors.Is(err, ErrTopicMismatch) {
+		t.Fatalf("two strays: %v, want a warning only", err)
+	}
+	if is := statusOf(t, statuses, c.Topics.MatchEvents).Issues; len(is) != 1 || is[0].Setting != "record placement" || !strings.Contains(is[0].Fix, "murmur2") {
+		t.Errorf("issues = %+v", is)
+	}
+
+	adm := kadm.NewClient(cl)
+	if _, err := adm.UpdatePartitions(ctx, 6, c.Topics.MatchEvents, c.Topics.RobotCommands, c.Topics.RobotEvents, c.Topics.MatchState, c.Topics.DeadLetters); err != nil {
+		t.Fatal(err)
+	}
+	fresh := newClient(t, c)
+	cl = fresh
+	publish(100, 200) // new matches, placed with 6
+	opts.Partitions = 6
+	statuses, err = PrepareTopics(ctx, c, fresh, opts)
+	if !errors.Is(err, ErrTopicMismatch) {
+		t.Fatalf("grown under data, then written to: %v", err)
+	}
+	if is := statusOf(t, statuses, c.Topics.MatchEvents).Issues; len(is) != 1 || !strings.HasPrefix(is[0].Want, "3 ") {
+		t.Errorf("issues = %+v", is)
 	}
 }

@@ -102,9 +102,14 @@ var ErrTopicMismatch = errors.New("topic settings do not match")
 var ErrTopicDrift = errors.New("topic settings differ from arena's")
 
 // EnsureTopics creates missing topics and checks existing ones; see
-// EnsureTopicsWith. It is EnsureTopicsWith without Fix or min.insync.replicas.
+// EnsureTopicsWith. It is EnsureTopicsWith without Fix or min.insync.replicas,
+// and it returns only fatal mismatches as errors (drift is in the statuses).
 func EnsureTopics(ctx context.Context, cl *kgo.Client, t events.Topics, partitions int32, replication int16) ([]TopicStatus, error) {
-	return EnsureTopicsWith(ctx, cl, t, TopicOptions{Partitions: partitions, Replication: replication})
+	statuses, err := EnsureTopicsWith(ctx, cl, t, TopicOptions{Partitions: partitions, Replication: replication})
+	if errors.Is(err, ErrTopicDrift) {
+		err = nil
+	}
+	return statuses, err
 }
 
 // EnsureTopicsWith creates missing topics and compares every setting arena

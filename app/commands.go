@@ -1,6 +1,7 @@
 package app
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -57,10 +58,15 @@ func newBrokerCmd() *cobra.Command {
 }
 
 func newTopicsCmd() *cobra.Command {
+	var fix bool
 	cmd := &cobra.Command{
 		Use:   "topics",
-		Short: "Create arena's topics where missing and check the settings of existing ones",
-		Args:  cobra.NoArgs,
+		Short: "Create arena's topics where missing and compare every setting of existing ones",
+		Long: "topics creates missing topics and compares cleanup.policy, retention.ms,\n" +
+			"retention.bytes, min.insync.replicas, the partition count (also against the\n" +
+			"data's) and the replication factor with what arena asks for. It exits non-zero\n" +
+			"naming each difference and its fix; --fix alters what can be altered in place.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := loadConfig(cmd)
 			if err != nil {
@@ -76,23 +82,41 @@ func newTopicsCmd() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
-			ctx, cancel := contextWithTimeout(cmd, 15*time.Second)
+			ctx, cancel := contextWithTimeout(cmd, 30*time.Second)
 			defer cancel()
-			statuses, err := kafka.EnsureTopics(ctx, cl, clients.Topics, int32(cfg.Kafka.Partitions), int16(cfg.Kafka.ReplicationFactor))
+			statuses, err := kafka.PrepareTopics(ctx, clients, cl, kafka.TopicOptionsFrom(cfg.Kafka, fix))
+			out := cmd.OutOrStdout()
 			for _, st := range statuses {
 				state := "ok"
 				if st.Created {
 					state = "created"
 				}
-				if len(st.Problems) > 0 {
-					state = "MISMATCH: " + strings.Join(st.Problems, "; ")
+				if open := st.Open(); len(open) > 0 {
+					state = "MISMATCH"
+				} else if len(st.Issues) > 0 {
+					state = "fixed"
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%-24s partitions=%-3d %s\n", st.Name, st.Partitions, state)
+				fmt.Fprintf(out, "%-24s partitions=%-3d %s\n", st.Name, st.Partitions, state)
+				for _, is := range st.Issues {
+					fmt.Fprintf(out, "    %s\n", is)
+				}
+			}
+			if errors.Is(err, kafka.ErrTopicMismatch) || errors.Is(err, kafka.ErrTopicDrift) {
+				open := 0
+				for _, st := range statuses {
+					open += len(st.Open())
+				}
+				// Each is printed above with its fix; say only how many.
+				if fix {
+					return fmt.Errorf("%d topic settings differ that --fix cannot alter (above)", open)
+				}
+				return fmt.Errorf("%d topic settings differ (above); `arena topics --fix` alters what can be altered", open)
 			}
 			return err
 		},
 	}
 	cmd.Flags().StringSlice("brokers", nil, "Kafka brokers (kafka.brokers); empty: kafka.embedded_addr")
+	cmd.Flags().BoolVar(&fix, "fix", false, "alter topic configs (and the partition count of empty topics) to arena's settings")
 	return cmd
 }
 

@@ -39,6 +39,7 @@ type lifecycle struct {
 	logger      *slog.Logger
 	ready       *atomic.Bool
 	stopTimeout time.Duration
+	drainDelay  time.Duration // http.drain_delay: unready but serving, before stopping
 }
 
 type exit struct {
@@ -102,6 +103,12 @@ func (l *lifecycle) run(ctx context.Context) error {
 		failure = fmt.Errorf("%s: %w", name, e.err)
 	}
 	l.ready.Store(false)
+	if failure == nil && l.drainDelay > 0 {
+		// Load balancers see /readyz fail and move players away while
+		// every module still serves them.
+		l.logger.Info("draining: /readyz now 503, still serving", "drain_delay", l.drainDelay)
+		time.Sleep(l.drainDelay)
+	}
 
 	for i := len(l.services) - 1; i >= 0; i-- {
 		cancels[i]()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -63,7 +64,9 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		Short:         "Human or Robot? A real-time party game on Kafka",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       Version(),
 	}
+	root.SetVersionTemplate("arena {{.Version}} (" + runtime.Version() + ")\n")
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	pf := root.PersistentFlags()
@@ -78,6 +81,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newVersionCmd(),
 	)
 	root.AddCommand(extraCommands()...)
+	root.AddCommand(opsCommands()...)
 	return root
 }
 
@@ -92,6 +96,10 @@ func loadConfig(cmd *cobra.Command) (config.Config, error) {
 	if err != nil {
 		return config.Config{}, err
 	}
+	warn := newLogger(loaded.Config.Log, cmd.ErrOrStderr())
+	for _, w := range loaded.Warnings {
+		warn.Warn(w)
+	}
 	return loaded.Config, nil
 }
 
@@ -100,9 +108,19 @@ func newLogger(cfg config.Log, w io.Writer) *slog.Logger {
 	_ = level.UnmarshalText([]byte(cfg.Level))
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.Format == "json" {
+		opts.ReplaceAttr = secondsAttr
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// secondsAttr writes durations as seconds (a float) in JSON logs, the unit
+// log collectors and Prometheus use, instead of slog's integer nanoseconds.
+func secondsAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.Float64Value(a.Value.Duration().Seconds())
+	}
+	return a
 }
 
 func newVersionCmd() *cobra.Command {

@@ -73,6 +73,7 @@ func serve(ctx context.Context, cfg config.Config, targets []string, repairBroke
 	if err := kafka.RegisterMetrics(reg); err != nil {
 		return err
 	}
+	reg.MustRegister(kafka.BuildInfo(Version()))
 	clients, err := kafka.NewClients(cfg.Kafka, cfg.BrokerAddrs(), reg, logger)
 	if err != nil {
 		return err
@@ -87,6 +88,6 @@ func serve(ctx context.Context, cfg config.Config, targets []string, repairBroke
 	watchCtx, stopWatch := context.WithCancel(ctx)
 	defer stopWatch()
 	go d.checks.watch(watchCtx, 2*time.Second)
-	lc := &lifecycle{services: services, logger: logger, ready: d.ready, stopTimeout: 10 * time.Second}
+	lc := &lifecycle{services: services, logger: logger, ready: d.ready, stopTimeout: 10 * time.Second, drainDelay: cfg.HTTP.DrainDelay}
 	return lc.run(ctx)
 }

@@ -137,12 +137,20 @@ func (s *topicsService) Start(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	for {
-		statuses, err := kafka.EnsureTopics(ctx, cl, s.d.clients.Topics, int32(s.d.cfg.Kafka.Partitions), int16(s.d.cfg.Kafka.ReplicationFactor))
-		if err == nil || errors.Is(err, kafka.ErrTopicMismatch) {
+		statuses, err := kafka.PrepareTopics(ctx, s.d.clients, cl, kafka.TopicOptionsFrom(s.d.cfg.Kafka, false))
+		if err == nil || errors.Is(err, kafka.ErrTopicMismatch) || errors.Is(err, kafka.ErrTopicDrift) {
 			for _, st := range statuses {
 				if st.Created {
 					s.d.logger.Info("topic created", "topic", st.Name, "partitions", st.Partitions)
 				}
+				for _, is := range st.Open() {
+					if !is.Fatal {
+						s.d.logger.Warn("topic setting differs from arena's (run arena topics)", "topic", st.Name, "issue", is.String())
+					}
+				}
+			}
+			if errors.Is(err, kafka.ErrTopicDrift) {
+				return nil // nothing arena needs is at risk
 			}
 			return err
 		}

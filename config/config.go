@@ -25,6 +25,12 @@ type HTTP struct {
 	AllowedOrigins []string `mapstructure:"allowed_origins"` // extra Origins allowed on /ws besides the request's own host
 	Timeouts       Timeouts `mapstructure:"timeouts"`
 	Limits         Limits   `mapstructure:"limits"`
+	// PublicURL is how players reach this server (https://arena.example.org,
+	// http://192.168.1.20:8080), used in invite links; "" uses the request's host.
+	PublicURL string `mapstructure:"public_url"`
+	// DrainDelay is how long a stopping process answers /readyz 503 while
+	// still serving, so load balancers take it out before sockets close.
+	DrainDelay time.Duration `mapstructure:"drain_delay"`
 }
 
 // Kafka says where the brokers are and how topics are laid out.
@@ -33,8 +39,9 @@ type Kafka struct {
 	EmbeddedAddr      string   `mapstructure:"embedded_addr"` // where the embedded broker listens
 	TopicPrefix       string   `mapstructure:"topic_prefix"`
 	Partitions        int      `mapstructure:"partitions"`
-	ReplicationFactor int      `mapstructure:"replication_factor"` // -1: the broker's default
-	SyncWrites        bool     `mapstructure:"sync_writes"`        // embedded broker: fsync every batch
+	ReplicationFactor int      `mapstructure:"replication_factor"`  // -1: the broker's default
+	MinInsyncReplicas int      `mapstructure:"min_insync_replicas"` // 0: the broker's default
+	SyncWrites        bool     `mapstructure:"sync_writes"`         // embedded broker: fsync every batch
 	TLS               TLS      `mapstructure:"tls"`
 	SASL              SASL     `mapstructure:"sasl"`
 }
@@ -70,10 +77,13 @@ type SASL struct {
 
 // LLM is the model every robot talks to.
 type LLM struct {
-	Provider   string        `mapstructure:"provider"` // openai or scripted; "" picks openai when an API key is set
-	BaseURL    string        `mapstructure:"base_url"`
-	APIKey     string        `mapstructure:"api_key"` // also OPENAI_API_KEY
-	Model      string        `mapstructure:"model"`   // default model for robots that name none
+	Provider string `mapstructure:"provider"` // openai or scripted; "" picks openai when an API key is set
+	BaseURL  string `mapstructure:"base_url"`
+	APIKey   string `mapstructure:"api_key"` // also OPENAI_API_KEY
+	// Model is the model of robots that name none. Set explicitly (file,
+	// ARENA_LLM_MODEL, --model), it is the model of every robot except those
+	// with pin_model or variants; see Load.
+	Model      string        `mapstructure:"model"`
 	Timeout    time.Duration `mapstructure:"timeout"` // per call
 	MaxRetries int           `mapstructure:"max_retries"`
 	Seed       int64         `mapstructure:"seed"` // scripted model
@@ -99,13 +109,22 @@ type Robot struct {
 
 // Personality is one robot of the stable.
 type Personality struct {
-	ID           string  `mapstructure:"id"`
-	Name         string  `mapstructure:"name"`
-	Model        string  `mapstructure:"model"`
-	Temperature  float64 `mapstructure:"temperature"`
-	SystemPrompt string  `mapstructure:"system_prompt"`
-	Delay        Delay   `mapstructure:"delay"`
-	TypingCPS    float64 `mapstructure:"typing_cps"`
+	ID           string    `mapstructure:"id"`
+	Name         string    `mapstructure:"name"`
+	Model        string    `mapstructure:"model"`
+	PinModel     bool      `mapstructure:"pin_model"` // keep Model even when llm.model is set
+	Variants     []Variant `mapstructure:"variants"`  // A/B: each match draws one model by weight
+	Temperature  float64   `mapstructure:"temperature"`
+	SystemPrompt string    `mapstructure:"system_prompt"`
+	Delay        Delay     `mapstructure:"delay"`
+	TypingCPS    float64   `mapstructure:"typing_cps"`
+}
+
+// Variant is one model of a personality's A/B test, drawn with probability
+// Weight / (sum of its personality's weights).
+type Variant struct {
+	Model  string  `mapstructure:"model"`
+	Weight float64 `mapstructure:"weight"`
 }
 
 // Delay is the range of a robot's thinking time before it starts typing.

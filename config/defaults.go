@@ -29,6 +29,7 @@ var exampleStable = sync.OnceValue(func() Config {
 	if err == nil {
 		err = decode(v, &c)
 	}
+	c.applyModel(false)
 	if err != nil {
 		// The file is embedded at build time and covered by tests.
 		panic(fmt.Sprintf("config: embedded arena.example.yaml: %v", err))
@@ -49,7 +50,7 @@ func Default() Config {
 		},
 		DataDir: "./data",
 		LLM: LLM{
-			Model:      "gpt-4o-mini",
+			Model:      DefaultModel,
 			Timeout:    20 * time.Second,
 			MaxRetries: 2,
 		},

@@ -27,6 +27,8 @@ var flagKeys = map[string]string{
 	"robots":     "robot.personalities",
 	"log-format": "log.format",
 	"log-level":  "log.level",
+	"model":      "llm.model",
+	"base-url":   "llm.base_url",
 }
 
 // LoadOptions says where Load finds the configuration besides the defaults
@@ -49,6 +51,10 @@ type LoadOptions struct {
 type Loaded struct {
 	Config Config
 	File   string // the config file read; "" when there was none
+	// Warnings are problems that do not stop arena but that an operator
+	// should see, such as an ARENA_* variable that names no key (a typo is
+	// otherwise silently ignored). Commands log them at start.
+	Warnings []string
 }
 
 // Load builds the configuration from, in rising precedence: Default(), the
@@ -109,6 +115,8 @@ func Load(opts LoadOptions) (Loaded, error) {
 		c.LLM.APIKey = os.Getenv("OPENAI_API_KEY")
 	}
 	c.normalize()
+	c.applyModel(src.modelExplicit())
+	loaded.Warnings = unknownEnv(types, os.Environ())
 	if err := c.Validate(); err != nil {
 		return loaded, src.locate(err)
 	}
@@ -276,6 +284,36 @@ func (s sources) locate(err error) error {
 		}
 	}
 	return &located
+}
+
+// modelExplicit reports whether llm.model was set by the operator (a
+// variable, a flag or the file) rather than left at its default.
+func (s sources) modelExplicit() bool {
+	if _, ok := s.setBy["llm.model"]; ok {
+		return true
+	}
+	if s.doc == nil {
+		return false
+	}
+	llm := mappingValue(s.doc, "llm")
+	if llm == nil {
+		return false
+	}
+	m := mappingValue(llm, "model")
+	return m != nil && m.Kind == yaml.ScalarNode && !isNull(m) && strings.TrimSpace(m.Value) != ""
+}
+
+// mappingValue returns the value of key in a YAML mapping (keys match
+// case-insensitively, as viper's do), or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	n = resolve(n)
+	var found *yaml.Node
+	for i := 0; n.Kind == yaml.MappingNode && i+1 < len(n.Content); i += 2 {
+		if strings.EqualFold(n.Content[i].Value, key) {
+			found = resolve(n.Content[i+1])
+		}
+	}
+	return found
 }
 
 // describe names the sources, for errors that cannot name their field.

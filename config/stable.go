@@ -3,6 +3,7 @@ package config
 import (
 	"net/url"
 	"slices"
+	"strings"
 )
 
 // Personality returns the robot of the stable with the given id.
@@ -31,12 +32,13 @@ func (c Config) ActivePersonalities() []Personality {
 }
 
 // EffectiveProvider resolves llm.provider "" (auto): openai when an API key
-// is set, otherwise the offline scripted model, so a fresh machine plays.
+// or a base URL is set (a local server such as Ollama needs no key),
+// otherwise the offline scripted model, so a fresh machine plays.
 func (l LLM) EffectiveProvider() string {
 	switch {
 	case l.Provider != "":
 		return l.Provider
-	case l.APIKey != "":
+	case l.APIKey != "" || strings.TrimSpace(l.BaseURL) != "":
 		return ProviderOpenAI
 	default:
 		return ProviderScripted

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -46,7 +47,19 @@ func (h HTTP) validate() *FieldError {
 	if err := h.Timeouts.validate(); err != nil {
 		return err
 	}
-	return h.Limits.validate()
+	if err := h.Limits.validate(); err != nil {
+		return err
+	}
+	if h.PublicURL != "" {
+		u, err := url.Parse(h.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return fieldErr("http.public_url", "want the URL players open, e.g. http://192.168.1.20:8080 or https://arena.example.org, got %q", h.PublicURL)
+		}
+	}
+	if h.DrainDelay < 0 {
+		return fieldErr("http.drain_delay", "must not be negative, got %v", h.DrainDelay)
+	}
+	return nil
 }
 
 // topicPrefixRE is what Kafka allows in a topic name.
@@ -73,6 +86,12 @@ func (k Kafka) validate() *FieldError {
 	}
 	if k.ReplicationFactor != -1 && k.ReplicationFactor < 1 {
 		return fieldErr("kafka.replication_factor", "must be -1 (the broker's default) or at least 1, got %d", k.ReplicationFactor)
+	}
+	if k.MinInsyncReplicas < 0 {
+		return fieldErr("kafka.min_insync_replicas", "must be 0 (the broker's default) or at least 1, got %d", k.MinInsyncReplicas)
+	}
+	if k.ReplicationFactor > 0 && k.MinInsyncReplicas > k.ReplicationFactor {
+		return fieldErr("kafka.min_insync_replicas", "%d is more than kafka.replication_factor %d: every write would fail", k.MinInsyncReplicas, k.ReplicationFactor)
 	}
 	if err := k.TLS.validate(); err != nil {
 		return err
@@ -149,13 +168,10 @@ func (l LLM) validate() *FieldError {
 	switch l.Provider {
 	case "", ProviderOpenAI, ProviderScripted:
 	default:
-		return fieldErr("llm.provider", "unknown provider %q (want %s or %s, or empty to pick by API key)", l.Provider, ProviderOpenAI, ProviderScripted)
+		return fieldErr("llm.provider", "unknown provider %q (want %s or %s, or empty: openai when an API key or base_url is set)", l.Provider, ProviderOpenAI, ProviderScripted)
 	}
-	if l.BaseURL != "" {
-		u, err := url.Parse(l.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fieldErr("llm.base_url", "want an http:// or https:// URL, got %q", redactURL(l.BaseURL))
-		}
+	if _, _, err := NormalizeBaseURL(l.BaseURL); err != nil {
+		return err.(*FieldError)
 	}
 	if l.Model == "" {
 		return fieldErr("llm.model", "must not be empty")
@@ -264,6 +280,24 @@ func (p Personality) validate(field string) *FieldError {
 		return fieldErr(field+".delay", "min %v is greater than max %v", p.Delay.Min, p.Delay.Max)
 	case p.TypingCPS <= 0:
 		return fieldErr(field+".typing_cps", "must be positive, got %v", p.TypingCPS)
+	case len(p.Variants) > 0 && strings.TrimSpace(p.Model) != "":
+		return fieldErr(field+".variants", "set model or variants, not both (a variant list replaces model)")
+	case len(p.Variants) > 0 && p.PinModel:
+		return fieldErr(field+".pin_model", "not needed with variants: a robot with variants always draws from them")
+	}
+	seen := map[string]int{}
+	for i, v := range p.Variants {
+		vf := fmt.Sprintf("%s.variants[%d]", field, i)
+		switch {
+		case strings.TrimSpace(v.Model) == "":
+			return fieldErr(vf+".model", "must not be empty")
+		case v.Weight <= 0 || math.IsInf(v.Weight, 0) || math.IsNaN(v.Weight):
+			return fieldErr(vf+".weight", "must be positive, got %v", v.Weight)
+		}
+		if j, dup := seen[v.Model]; dup {
+			return fieldErr(vf+".model", "duplicate variant %q (also variants[%d]): give one entry a larger weight instead", v.Model, j)
+		}
+		seen[v.Model] = i
 	}
 	return nil
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl"
@@ -85,8 +87,9 @@ func (c *Clients) newClient(name string, metered bool, extra []kgo.Opt) (*kgo.Cl
 		// Each client gets its own collectors, told apart by a constant
 		// client label; kprom unregisters them when the client closes.
 		label := c.claim(name)
-		m := kprom.NewMetrics("arena_kafka", kprom.Registerer(prometheus.WrapRegistererWith(prometheus.Labels{"client": label}, c.reg)))
-		opts = append(opts, kgo.WithHooks(m, producedHook{}, released(func() { c.release(label) })))
+		reg := prometheus.WrapRegistererWith(prometheus.Labels{"client": label}, c.reg)
+		m := kprom.NewMetrics("arena_kafka", kprom.Registerer(dropRenamed{reg}))
+		opts = append(opts, kgo.WithHooks(m, &bufferedGauges{reg: reg}, producedHook{}, released(func() { c.release(label) })))
 	}
 	opts = append(opts, extra...)
 	cl, err := kgo.NewClient(opts...)
@@ -181,26 +184,50 @@ func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
 	}
 }
 
-// awsCredentials uses static keys when configured and otherwise the standard
-// AWS environment variables, re-read on every connection so rotated session
-// credentials (as injected by ECS, EKS or an instance profile agent into the
-// environment) are picked up.
+// awsCredentials uses static keys when configured and otherwise the AWS
+// SDK's default credential chain: the AWS_* environment, the shared config
+// and credentials files (AWS_PROFILE, SSO), web identity (EKS IRSA), ECS
+// container credentials (the task role) and EC2 instance metadata (the
+// instance profile). The chain is loaded once; its cache refreshes
+// temporary credentials before they expire, and every new connection signs
+// with the current ones.
 func awsCredentials(s config.SASL) func(context.Context) (aws.Auth, error) {
-	return func(context.Context) (aws.Auth, error) {
-		if s.Username != "" {
-			return aws.Auth{AccessKey: s.Username, SecretKey: s.Password, SessionToken: s.SessionToken}, nil
+	if s.Username != "" {
+		static := aws.Auth{AccessKey: s.Username, SecretKey: s.Password, SessionToken: s.SessionToken}
+		return func(context.Context) (aws.Auth, error) { return static, nil }
+	}
+	var (
+		once     sync.Once
+		provider awssdk.CredentialsProvider
+		loadErr  error
+	)
+	return func(ctx context.Context) (aws.Auth, error) {
+		once.Do(func() {
+			// Not ctx: the chain outlives the connection that first needs it.
+			cfg, err := awsconfig.LoadDefaultConfig(context.Background())
+			if err != nil {
+				loadErr = err
+				return
+			}
+			provider = cfg.Credentials
+		})
+		if loadErr != nil {
+			return aws.Auth{}, fmt.Errorf("kafka.sasl: aws-msk-iam: loading the AWS config: %w", loadErr)
 		}
-		a := aws.Auth{
-			AccessKey:    os.Getenv("AWS_ACCESS_KEY_ID"),
-			SecretKey:    os.Getenv("AWS_SECRET_ACCESS_KEY"),
-			SessionToken: os.Getenv("AWS_SESSION_TOKEN"),
+		if provider == nil {
+			return aws.Auth{}, errNoAWSCredentials
 		}
-		if a.AccessKey == "" || a.SecretKey == "" {
-			return aws.Auth{}, fmt.Errorf("kafka.sasl: aws-msk-iam needs username/password (access key) or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+		creds, err := provider.Retrieve(ctx)
+		if err != nil {
+			return aws.Auth{}, fmt.Errorf("%w: %w", errNoAWSCredentials, err)
 		}
-		return a, nil
+		return aws.Auth{AccessKey: creds.AccessKeyID, SecretKey: creds.SecretAccessKey, SessionToken: creds.SessionToken}, nil
 	}
 }
+
+var errNoAWSCredentials = errors.New("kafka.sasl: aws-msk-iam found no AWS credentials " +
+	"(set kafka.sasl.username/password, or give the process a role: AWS_* variables, AWS_PROFILE, " +
+	"an EKS service account, an ECS task role or an EC2 instance profile)")
 
 // explain adds what an operator should check to an error that leaves it
 // unsaid. Kafka answers a wrong SASL password with
@@ -214,6 +241,10 @@ func explain(cl *kgo.Client, err error) error {
 	hint := "is kafka.tls.enabled right for this listener?"
 	if mechs, _ := cl.OptValue(kgo.SASL).([]sasl.Mechanism); len(mechs) > 0 {
 		hint = fmt.Sprintf("SASL %s authentication failed or was refused: check kafka.sasl.username and kafka.sasl.password, and kafka.tls.enabled", mechs[0].Name())
+		if mechs[0].Name() == "AWS_MSK_IAM" {
+			hint = "AWS_MSK_IAM authentication failed or was refused: check that the AWS credentials' role may kafka-cluster:Connect " +
+				"to this cluster (docs/deploy.md has the policy), that kafka.tls.enabled is true and that the port is the IAM one (9098)"
+		}
 	}
 	return fmt.Errorf("the broker closed the connection (%s): %w", hint, err)
 }

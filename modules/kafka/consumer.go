@@ -183,8 +183,9 @@ func (g *Group) Run(ctx context.Context) error {
 	defer cl.CloseAllowingRebalance()
 	fetchErrs := &errorLog{every: 10 * time.Second}
 	lagCtx, stopLag := context.WithCancel(ctx)
-	defer stopLag()
-	go g.reportLag(lagCtx, cl)
+	lagDone := make(chan struct{})
+	defer func() { stopLag(); <-lagDone }() // the reporter uses cl: it ends first
+	go func() { defer close(lagDone); g.reportLag(lagCtx, cl) }()
 
 	for {
 		fetches := cl.PollRecords(ctx, 1000)

@@ -72,8 +72,8 @@ type Response struct {
 var ErrEmptyReply = errors.New("llm: empty reply from model")
 
 // New returns the model cfg asks for. Provider "" picks openai when an API key
-// is set (llm.api_key or OPENAI_API_KEY) and the offline scripted model
-// otherwise, so a fresh install plays without any setup. New starts nothing.
+// (llm.api_key or OPENAI_API_KEY) or llm.base_url is set, and the offline
+// scripted model otherwise, so a fresh install plays without any setup. New starts nothing.
 func New(cfg config.LLM, logger *slog.Logger) (Model, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -84,11 +84,12 @@ func New(cfg config.LLM, logger *slog.Logger) (Model, error) {
 	case config.ProviderScripted:
 		return NewScripted(cfg), nil
 	case "":
-		if apiKey(cfg) != "" {
+		// A base URL means a server to talk to, keyless local ones included.
+		if apiKey(cfg) != "" || strings.TrimSpace(cfg.BaseURL) != "" {
 			return newOpenAIModel(cfg, logger)
 		}
 		logger.Info("no API key set: robots use the offline scripted model",
-			"hint", "set OPENAI_API_KEY, or llm.provider=openai for a keyless local server")
+			"hint", "set OPENAI_API_KEY, or llm.base_url for a local server such as Ollama")
 		return NewScripted(cfg), nil
 	default:
 		return nil, fmt.Errorf("llm.provider: unknown provider %q (want %s or %s)",

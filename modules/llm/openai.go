@@ -49,6 +49,11 @@ type OpenAI struct {
 	maxRetries int
 	backoff    time.Duration
 	logger     *slog.Logger
+	// maxTokens also sends the legacy max_tokens, which servers other than
+	// OpenAI's (older vLLM, llama.cpp, LM Studio) honour instead of
+	// max_completion_tokens. OpenAI's own reasoning models reject it.
+	maxTokens bool
+	baseURL   string // after normalisation; "" for OpenAI's default
 }
 
 // NewOpenAI builds the provider from cfg. The key is llm.api_key, else
@@ -74,12 +79,18 @@ func newOpenAI(cfg config.LLM, logger *slog.Logger, hc *http.Client) (*OpenAI, e
 		option.WithAPIKey(key),
 		option.WithMaxRetries(0), // Complete retries, within the caller's deadline
 	}
-	if base := strings.TrimSpace(cfg.BaseURL); base != "" {
-		u, err := url.Parse(base)
-		if err != nil || u.Scheme == "" || u.Host == "" {
-			return nil, fmt.Errorf("llm.base_url: %q is not an absolute URL", base)
-		}
+	base, note, err := config.NormalizeBaseURL(cfg.BaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if note != "" {
+		logger.Info("llm.base_url adjusted", "given", redactedURL(cfg.BaseURL), "using", redactedURL(base), "change", note)
+	}
+	legacyMaxTokens := false
+	if base != "" {
 		opts = append(opts, option.WithBaseURL(base))
+		u, _ := url.Parse(base)
+		legacyMaxTokens = !strings.EqualFold(u.Hostname(), "api.openai.com")
 	}
 	if hc != nil {
 		opts = append(opts, option.WithHTTPClient(hc))
@@ -92,7 +103,25 @@ func newOpenAI(cfg config.LLM, logger *slog.Logger, hc *http.Client) (*OpenAI, e
 		maxRetries: cfg.MaxRetries,
 		backoff:    defaultBackoff,
 		logger:     logger.With("provider", config.ProviderOpenAI),
+		maxTokens:  legacyMaxTokens,
+		baseURL:    base,
 	}, nil
+}
+
+// redactedURL hides a password in a URL for logs.
+func redactedURL(s string) string {
+	if u, err := url.Parse(strings.TrimSpace(s)); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
+
+// Server names where the provider sends requests, for messages.
+func (o *OpenAI) Server() string {
+	if o.baseURL == "" {
+		return "https://api.openai.com/v1"
+	}
+	return redactedURL(o.baseURL)
 }
 
 // Name implements Model.
@@ -162,10 +191,14 @@ func (o *OpenAI) params(req Request) (openai.ChatCompletionNewParams, error) {
 	if req.Temperature > 0 {
 		p.Temperature = openai.Float(req.Temperature)
 	}
-	// max_completion_tokens, not the deprecated max_tokens: OpenAI's reasoning
-	// models reject the latter; servers that don't know it simply ignore it.
+	// max_completion_tokens always; the deprecated max_tokens too, except to
+	// OpenAI itself, whose reasoning models reject it. Servers that predate
+	// max_completion_tokens ignore it and would not cap the reply otherwise.
 	if req.MaxTokens > 0 {
 		p.MaxCompletionTokens = openai.Int(int64(req.MaxTokens))
+		if o.maxTokens {
+			p.MaxTokens = openai.Int(int64(req.MaxTokens))
+		}
 	}
 	return p, nil
 }
@@ -319,5 +352,97 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// ModelCheck is the outcome of one test call to a model.
+type ModelCheck struct {
+	Model  string
+	Robots []string // ids of the personalities that play it
+	Reply  string   // the model's reply, when it answered
+	Took   time.Duration
+	Err    error // nil: the model answered
+}
+
+// CheckModels sends one short request to each distinct model the robots
+// play (variants included; fallback is llm.model), all at once, bounded by
+// ctx. The results are in the robots' order of first use.
+func CheckModels(ctx context.Context, m Model, robots []config.Personality, fallback string) []ModelCheck {
+	var checks []ModelCheck
+	index := map[string]int{}
+	for _, p := range robots {
+		for _, model := range p.Models(fallback) {
+			i, ok := index[model]
+			if !ok {
+				i = len(checks)
+				index[model] = i
+				checks = append(checks, ModelCheck{Model: model})
+			}
+			checks[i].Robots = append(checks[i].Robots, p.ID)
+		}
+	}
+	done := make(chan struct{})
+	for i := range checks {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			c := &checks[i]
+			start := time.Now()
+			resp, err := m.Complete(ctx, Request{
+				Model:    c.Model,
+				System:   "You are a health check. Reply with the single word OK.",
+				Messages: []Message{{Role: RoleUser, Content: "ping"}},
+				// Room for reasoning models' hidden tokens; still cheap.
+				MaxTokens: 64,
+				Task:      TaskAnswer, Prompt: "ping", MaxChars: 10, Seed: "check",
+			})
+			c.Took = time.Since(start)
+			c.Reply = strings.TrimSpace(resp.Text)
+			if errors.Is(err, ErrEmptyReply) {
+				// The server knows the model and answered: it works, the
+				// short cap just left no visible text.
+				err = nil
+			}
+			c.Err = err
+		}()
+	}
+	for range checks {
+		<-done
+	}
+	return checks
+}
+
+// Hint says what to do about a failed model call, or "".
+func Hint(err error, model string) string {
+	var apiErr *openai.Error
+	var urlErr *url.Error
+	switch {
+	case err == nil:
+		return ""
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusNotFound:
+		return fmt.Sprintf("the server has no model %q (or llm.base_url is not an OpenAI-compatible /v1 base): "+
+			"set llm.model / ARENA_LLM_MODEL to one it serves (for Ollama: `ollama list`, or `ollama pull %s`)", model, model)
+	case errors.As(err, &apiErr) && (apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
+		return "the server refused the key: check llm.api_key / OPENAI_API_KEY (local servers usually need none)"
+	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusBadRequest:
+		return "the server refused the request: the model may not be a chat model"
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errAttemptTimeout):
+		return "no reply in time: the model may still be loading (try again), or raise llm.timeout"
+	case errors.As(err, &urlErr):
+		return "could not reach the server: is it running, and is llm.base_url right?"
+	}
+	return ""
+}
+
+// LogModelChecks logs one ERROR line per model that failed, naming the
+// robots that play it, the model, the server and its answer, so that a
+// misconfigured model is plain at start instead of a match of "(no answer)".
+func LogModelChecks(logger *slog.Logger, server string, checks []ModelCheck) {
+	for _, c := range checks {
+		if c.Err == nil {
+			logger.Info("robot model ok", "model", c.Model, "robots", c.Robots, "took", c.Took)
+			continue
+		}
+		logger.Error("robot model unusable: these robots will not answer or vote",
+			"robots", c.Robots, "model", c.Model, "server", server, "answer", c.Err.Error(), "hint", Hint(c.Err, c.Model))
 	}
 }

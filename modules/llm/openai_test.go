@@ -219,8 +219,9 @@ func TestOpenAIBaseURLWithoutV1(t *testing.T) {
 	if _, err := o.Complete(context.Background(), simpleRequest()); err != nil {
 		t.Fatal(err)
 	}
-	if srv.path(0) != "/chat/completions" {
-		t.Errorf("path = %q, want /chat/completions", srv.path(0))
+	// Ollama, vLLM, llama.cpp and OpenAI all serve the API under /v1.
+	if srv.path(0) != "/v1/chat/completions" {
+		t.Errorf("path = %q, want /v1/chat/completions", srv.path(0))
 	}
 }
 

@@ -393,7 +393,7 @@ func (ss *session) act(f clientFrame) {
 		}
 		p = &events.AnswerSubmitted{Seat: ss.seat, Round: f.Round, Text: f.Text}
 	case frameVote:
-		if len(f.Seat) != 1 || f.Seat[0] < 'A' || f.Seat[0] > 'Z' {
+		if f.Seat != events.NoOne && (len(f.Seat) != 1 || f.Seat[0] < 'A' || f.Seat[0] > 'Z') {
 			ss.fail(f.Type, f.ID, game.CodeUnknownSeat, "")
 			return
 		}

@@ -93,6 +93,9 @@ type Game struct {
 // Robot configures the robot role.
 type Robot struct {
 	Personalities []string `mapstructure:"personalities"` // ids this instance runs; empty: all
+	// Learn lets robots reword answers that humans gave to the same prompt
+	// in other matches; never those of the current match's players.
+	Learn bool `mapstructure:"learn"`
 }
 
 // Personality is one robot of the stable.

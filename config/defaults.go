@@ -48,6 +48,7 @@ func Default() Config {
 			ReplicationFactor: -1,
 		},
 		DataDir: "./data",
+		Robot:   Robot{Learn: true},
 		LLM: LLM{
 			Model:      "gpt-4o-mini",
 			Timeout:    20 * time.Second,

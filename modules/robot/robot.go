@@ -10,6 +10,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"time"
 	"unicode/utf8"
@@ -149,11 +150,15 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 	}
 }
 
-// answer asks the model, then takes a human-like time to "think" and
-// "type" the reply, squeezed into what is left of the window.
+// answer carries out a scheduled answer command (see answerOnSchedule); a
+// command of an older orchestrator, without a schedule, is answered the old
+// way: ask the model, then take a human-like time to "think" and "type".
 func (r *Robots) answer(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+	if cmd.StartedMs > 0 {
+		return r.answerOnSchedule(ctx, p, matchID, cmd, deadline)
+	}
 	start := time.Now()
-	req := llm.BuildAnswerRequest(p, r.cfg.LLM.Model, cmd.Prompt, cmd.Answers, cmd.MaxChars, cmd.CommandID)
+	req := r.answerRequest(p, matchID, cmd)
 	resp, err := r.model.Complete(ctx, req)
 	took := time.Since(start)
 	r.metrics.observe(p.ID, resp, err, took)
@@ -190,6 +195,134 @@ func (r *Robots) answer(ctx context.Context, p config.Personality, matchID strin
 	})
 }
 
+// answerOnSchedule asks the model at once and holds the answer: "typing"
+// shows and the answer lands at the times the orchestrator drew from how
+// humans play, scaled by the personality's speed. A silent command types
+// (maybe) and stops, as people do. A model slower than the schedule makes
+// the answer late, never early.
+func (r *Robots) answerOnSchedule(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+	plan := ScheduleFor(p, cmd, deadline)
+	type reply struct {
+		resp llm.Response
+		err  error
+		took time.Duration
+	}
+	var replied chan reply
+	if !plan.Silent {
+		replied = make(chan reply, 1)
+		go func() {
+			start := time.Now()
+			resp, err := r.model.Complete(ctx, r.answerRequest(p, matchID, cmd))
+			replied <- reply{resp, err, time.Since(start)}
+		}()
+	}
+	if !plan.TypingAt.IsZero() {
+		if !r.sleep(ctx, time.Until(plan.TypingAt)) {
+			return r.cancelled(ctx, deadline)
+		}
+		if err := r.publish(ctx, matchID, cmd.CommandID, &events.RobotTyping{CommandID: cmd.CommandID, Seat: cmd.Seat, Round: cmd.Round}); err != nil {
+			return err
+		}
+	}
+	if plan.Silent {
+		r.logger.Debug("robot gives no answer, as people sometimes do", "match_id", matchID, "robot", p.ID, "seat", cmd.Seat, "round", cmd.Round)
+		return nil
+	}
+	var got reply
+	select {
+	case got = <-replied:
+	case <-ctx.Done():
+		return r.cancelled(ctx, deadline)
+	}
+	r.metrics.observe(p.ID, got.resp, got.err, got.took)
+	text, err := "", got.err
+	if err == nil {
+		text = llm.CleanAnswer(got.resp.Text, cmd.MaxChars)
+		if text == "" {
+			err = llm.ErrEmptyReply
+		}
+	}
+	if err != nil {
+		if stopping(ctx, deadline) {
+			return ctx.Err()
+		}
+		return r.fail(matchID, p, cmd, err)
+	}
+	if !r.sleep(ctx, time.Until(plan.ReplyAt)) {
+		return r.cancelled(ctx, deadline)
+	}
+	r.logger.Debug("robot answered", "match_id", matchID, "robot", p.ID, "seat", cmd.Seat, "round", cmd.Round,
+		"typing_at", plan.TypingAt, "reply_at", plan.ReplyAt, "model_time", got.took)
+	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseGenerated{
+		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round,
+		Text: text, Model: got.resp.Model, ProcessingMs: got.took.Milliseconds(),
+	})
+}
+
+func (r *Robots) answerRequest(p config.Personality, matchID string, cmd *events.RobotCommand) llm.Request {
+	return llm.BuildAnswerRequestFor(p, r.cfg.LLM.Model, llm.AnswerContext{
+		MatchID: matchID, Prompt: cmd.Prompt, Others: cmd.Answers, MaxChars: cmd.MaxChars, Seed: cmd.CommandID,
+		Slot: cmd.Slot, Slots: cmd.Slots, Earlier: cmd.Earlier, Style: cmd.Style,
+		Learned: learned(r.cfg, cmd.Learned),
+	})
+}
+
+// learned is what a robot may reword from other matches: nothing when
+// robot.learn is off.
+func learned(cfg config.Config, from []string) []string {
+	if !cfg.Robot.Learn {
+		return nil
+	}
+	return from
+}
+
+// Schedule is when a robot shows "typing" (zero: never) and replies.
+type Schedule struct {
+	TypingAt time.Time
+	ReplyAt  time.Time
+	Silent   bool // no reply at all
+}
+
+// ScheduleFor turns a command's drawn schedule into times for personality
+// p: offsets scaled by its speed (a fast typist a little earlier, a slow
+// one later), replies kept inside latest (the deadline less the margin the
+// reply needs to travel). It is pure, and what the turing measure runs.
+func ScheduleFor(p config.Personality, cmd *events.RobotCommand, latest time.Time) Schedule {
+	f := speed(p)
+	start := time.UnixMilli(cmd.StartedMs)
+	at := func(ms int64) time.Time { return start.Add(time.Duration(float64(ms)*f) * time.Millisecond) }
+	var s Schedule
+	if cmd.TypingAfterMs > 0 {
+		s.TypingAt = at(cmd.TypingAfterMs)
+		if s.TypingAt.After(latest) {
+			s.TypingAt = latest
+		}
+	}
+	if cmd.Silent {
+		s.Silent = true
+		return s
+	}
+	s.ReplyAt = at(cmd.ReplyAfterMs)
+	if s.ReplyAt.After(latest) {
+		s.ReplyAt = latest
+	}
+	if !s.TypingAt.IsZero() && s.TypingAt.After(s.ReplyAt) {
+		s.TypingAt = s.ReplyAt
+	}
+	return s
+}
+
+// speed scales a schedule by how fast a personality types, relative to a
+// 6 characters a second typist, gently (the fifth root) and within ±20%,
+// so each robot has its own pace while the stable as a whole keeps the
+// humans' distribution.
+func speed(p config.Personality) float64 {
+	if p.TypingCPS <= 0 {
+		return 1
+	}
+	return min(max(math.Pow(6/p.TypingCPS, 0.2), 0.85), 1.2)
+}
+
 // vote asks the model which seat is human; a reply that names no candidate
 // (or a failed call) falls back to a random candidate, so robots always vote.
 func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
@@ -215,10 +348,13 @@ func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string,
 		r.metrics.fallbacks.WithLabelValues(p.ID).Inc()
 		r.logger.Info("vote fell back to a random seat", "match_id", matchID, "robot", p.ID, "err", err)
 	}
-	// People read the answers before they vote: the personality's thinking
-	// time, at most half of what is left of the window.
-	think, _ := humanTime(p, rng, 0, time.Until(deadline)/2+took, took)
-	wait := think
+	// People read the answers before they vote: at the drawn human-like
+	// time, or (an older command) the personality's thinking time, at most
+	// half of what is left of the window.
+	wait, _ := humanTime(p, rng, 0, time.Until(deadline)/2+took, took)
+	if cmd.StartedMs > 0 {
+		wait = time.Until(ScheduleFor(p, cmd, deadline).ReplyAt)
+	}
 	if !r.sleep(ctx, wait) {
 		return r.cancelled(ctx, deadline)
 	}

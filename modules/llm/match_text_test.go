@@ -182,3 +182,23 @@ func TestPackIdeasShareNoPhrase(t *testing.T) {
 		}
 	}
 }
+
+// "none" is a vote only where it is a candidate; a seat named as a seat wins.
+func TestParseVoteNoOne(t *testing.T) {
+	with := []string{"A", "B", events.NoOne}
+	for reply, want := range map[string]string{
+		"none": events.NoOne, "No one, they're all robots": events.NoOne, "nobody": events.NoOne,
+		"B": "B", "none of them... ok seat B": "B",
+	} {
+		if got, ok := ParseVote(reply, with); !ok || got != want {
+			t.Errorf("ParseVote(%q) = %q, %v; want %q", reply, got, ok, want)
+		}
+	}
+	if got, ok := ParseVote("none", []string{"A", "B"}); ok {
+		t.Errorf("none parsed as %q where it is no candidate", got)
+	}
+	req := BuildVoteRequest(config.Personality{ID: "x"}, "m", "p", nil, with, "s")
+	if u := req.Messages[0].Content; !strings.Contains(u, "seats: A, B.") || !strings.Contains(u, "reply none instead") {
+		t.Errorf("vote request does not offer none:\n%s", u)
+	}
+}

@@ -238,25 +238,25 @@ func (h *HumanPlay) Learned(prompt, matchID string, players []string, n int) []s
 	return out
 }
 
-// The built-in prior, per answer window W: humans start typing a few
-// seconds in (log-normal, median 2.5 s + 12% of W, so 7.9 s for 45 s and
-// 4.9 s for 20 s, like the 3-13 s seen in play), then write for a
-// log-normal time (median 28% of W); an answer that would land in the
-// last half second is one typed and abandoned. A few (priorIdle) never
-// type at all. Votes come a log-normal time after voting opens (median
-// 2.5 s + 20% of the vote window).
+// The built-in prior, per answer window W: humans start typing a while in
+// (log-normal, median 17% of W: 7.7 s of 45 s, 3.4 s of 20 s, like the
+// 3-13 s seen in play), then write for a log-normal time (median 28% of
+// W); an answer that would land in the last lastMomentMs is one typed and
+// abandoned. A few (priorIdle) never type at all. Votes come a log-normal
+// time after voting opens (median 28% of the vote window).
 const (
 	priorIdle        = 0.04
-	priorTypingBase  = 2500
-	priorTypingShare = 0.12
+	priorTypingShare = 0.17
 	priorTypingSigma = 0.45
 	priorWriteShare  = 0.28
 	priorWriteSigma  = 0.55
-	priorVoteBase    = 2500
-	priorVoteShare   = 0.20
+	priorVoteShare   = 0.28
 	priorVoteSigma   = 0.5
-	lastMomentMs     = 500  // an answer later than this before the deadline is not sent
-	voteMarginMs     = 1000 // votes leave at least this before the vote deadline
+	// lastMomentMs matches the margin a robot keeps for its reply to
+	// travel (robot.margin): a human-like answer later than that would
+	// arrive too late.
+	lastMomentMs = 1500
+	voteMarginMs = 1500
 )
 
 // PriorRound draws a round from the built-in prior for a window of
@@ -266,7 +266,7 @@ func PriorRound(windowMs int64, rng *rand.Rand) RoundTiming {
 		return RoundTiming{TypingMs: -1, AnswerMs: -1}
 	}
 	w := float64(windowMs)
-	typing := logNormal(rng, priorTypingBase+priorTypingShare*w, priorTypingSigma)
+	typing := logNormal(rng, priorTypingShare*w, priorTypingSigma)
 	answer := typing + logNormal(rng, priorWriteShare*w, priorWriteSigma)
 	t := RoundTiming{TypingMs: int64(typing), AnswerMs: int64(answer)}
 	if t.TypingMs >= windowMs-lastMomentMs {
@@ -280,7 +280,7 @@ func PriorRound(windowMs int64, rng *rand.Rand) RoundTiming {
 
 // PriorVote draws a vote delay from the built-in prior.
 func PriorVote(windowMs int64, rng *rand.Rand) int64 {
-	d := logNormal(rng, priorVoteBase+priorVoteShare*float64(windowMs), priorVoteSigma)
+	d := logNormal(rng, priorVoteShare*float64(windowMs), priorVoteSigma)
 	return clampMs(int64(d), 500, windowMs-voteMarginMs)
 }
 

@@ -284,28 +284,32 @@ type Schedule struct {
 }
 
 // ScheduleFor turns a command's drawn schedule into times for personality
-// p: offsets scaled by its speed (a fast typist a little earlier, a slow
-// one later), replies kept inside latest (the deadline less the margin the
-// reply needs to travel). It is pure, and what the turing measure runs.
+// p, with replies kept before latest (the deadline less the margin the
+// reply needs to travel). Offsets are warped by the personality's speed
+// within the time there is: t -> L*(t/L)^(1/f) over the L ms before
+// latest, so a slow typist (f > 1) comes a little later and a fast one a
+// little earlier, without piling up at the deadline. It is pure, and what
+// the turing measure runs.
 func ScheduleFor(p config.Personality, cmd *events.RobotCommand, latest time.Time) Schedule {
 	f := speed(p)
 	start := time.UnixMilli(cmd.StartedMs)
-	at := func(ms int64) time.Time { return start.Add(time.Duration(float64(ms)*f) * time.Millisecond) }
+	span := float64(latest.Sub(start).Milliseconds())
+	at := func(ms int64) time.Time {
+		if span <= 0 || float64(ms) >= span {
+			return latest
+		}
+		warped := span * math.Pow(max(float64(ms), 0)/span, 1/f)
+		return start.Add(time.Duration(warped) * time.Millisecond)
+	}
 	var s Schedule
 	if cmd.TypingAfterMs > 0 {
 		s.TypingAt = at(cmd.TypingAfterMs)
-		if s.TypingAt.After(latest) {
-			s.TypingAt = latest
-		}
 	}
 	if cmd.Silent {
 		s.Silent = true
 		return s
 	}
 	s.ReplyAt = at(cmd.ReplyAfterMs)
-	if s.ReplyAt.After(latest) {
-		s.ReplyAt = latest
-	}
 	if !s.TypingAt.IsZero() && s.TypingAt.After(s.ReplyAt) {
 		s.TypingAt = s.ReplyAt
 	}

@@ -317,14 +317,14 @@ func ScheduleFor(p config.Personality, cmd *events.RobotCommand, latest time.Tim
 }
 
 // speed scales a schedule by how fast a personality types, relative to a
-// 6 characters a second typist, gently (the fifth root) and within ±20%,
-// so each robot has its own pace while the stable as a whole keeps the
-// humans' distribution.
+// 6 characters a second typist, gently (the tenth root, within ±10%), so
+// each robot has its own pace while the stable as a whole keeps the
+// humans' distribution (TestRobotTimingIsHumanLike checks the stable).
 func speed(p config.Personality) float64 {
 	if p.TypingCPS <= 0 {
 		return 1
 	}
-	return min(max(math.Pow(6/p.TypingCPS, 0.2), 0.85), 1.2)
+	return min(max(math.Pow(6/p.TypingCPS, 0.1), 0.9), 1.1)
 }
 
 // vote asks the model which seat is human; a reply that names no candidate

@@ -111,7 +111,8 @@ func mentions(text, prompt string) bool {
 	return false
 }
 
-// Human answers from other matches are reworded, never handed on verbatim.
+// Human answers from other matches are reworded, never handed on verbatim
+// nor with a run of four words copied.
 func TestScriptedRewordsLearnedAnswers(t *testing.T) {
 	m := NewScripted(config.LLM{})
 	learned := []string{
@@ -127,8 +128,8 @@ func TestScriptedRewordsLearnedAnswers(t *testing.T) {
 		})
 		resp, _ := m.Complete(context.Background(), req)
 		for _, l := range learned {
-			if normalized(resp.Text) == normalized(l) || strings.Contains(normalized(resp.Text), normalized(l)) {
-				t.Fatalf("learned answer %q handed on verbatim: %q", l, resp.Text)
+			if sharesFourGram(resp.Text, l) {
+				t.Fatalf("answer %q copies a phrase of the learned %q", resp.Text, l)
 			}
 		}
 		if strings.Contains(normalized(resp.Text), "lasagna") || strings.Contains(normalized(resp.Text), "bakery") ||

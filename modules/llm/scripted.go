@@ -240,7 +240,8 @@ func dress(rng *rand.Rand, v *voice, st *style, core, prompt string) string {
 
 // reword says a human's answer from another match in other words: no
 // filler opening, some words swapped for others people use, clauses
-// sometimes turned around. It returns "" when it cannot make it differ.
+// sometimes turned around, and no run of four words left as it was. It
+// returns "" when it cannot make it differ that much.
 func reword(rng *rand.Rand, text string) string {
 	orig := normalized(text)
 	t := strings.ToLower(strings.TrimSpace(strings.ToValidUTF8(text, "")))
@@ -255,6 +256,15 @@ func reword(rng *rand.Rand, text string) string {
 		t = parts[1] + ", " + parts[0]
 	}
 	t = strings.TrimSpace(spaces.ReplaceAllString(t, " "))
+	// Not a phrase of four words copied: a reader who saw the original
+	// (in another match's history) must not find it here.
+	if sharesFourGram(t, text) {
+		if i := strings.Index(t, ", "); i > 0 && !sharesFourGram(t[:i], text) {
+			t = t[:i]
+		} else {
+			return ""
+		}
+	}
 	if normalized(t) == orig {
 		t = pick(rng, []string{"mine's ", "for me, ", "easy: ", "i'd say "}) + t
 	}
@@ -262,6 +272,16 @@ func reword(rng *rand.Rand, text string) string {
 		return ""
 	}
 	return t
+}
+
+func sharesFourGram(a, b string) bool {
+	grams := fourGrams(b)
+	for _, g := range fourGrams(a) {
+		if slices.Contains(grams, g) {
+			return true
+		}
+	}
+	return false
 }
 
 var fillerStart = regexp.MustCompile(`^(?:(?:honestly|ok|okay|hmm+|lol|tbh|well|um+|so|oh|idk|i think|probably)[,.!]*\s+)+`)

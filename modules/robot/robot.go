@@ -130,7 +130,7 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 		}
 		// Replies are planned to leave by deadline; the context allows the
 		// margin on top, so a wait that ends on time is not cut short.
-		deadline := time.UnixMilli(cmd.DeadlineMs).Add(-margin)
+		deadline := Latest(cmd)
 		if time.Until(deadline) <= 0 {
 			r.metrics.skipped.WithLabelValues(p.ID).Inc()
 			r.logger.Debug("command expired; skipped", "match_id", e.MatchID, "command_id", cmd.CommandID)
@@ -260,11 +260,23 @@ func (r *Robots) answerOnSchedule(ctx context.Context, p config.Personality, mat
 }
 
 func (r *Robots) answerRequest(p config.Personality, matchID string, cmd *events.RobotCommand) llm.Request {
-	return llm.BuildAnswerRequestFor(p, r.cfg.LLM.Model, llm.AnswerContext{
+	return AnswerRequest(r.cfg, p, matchID, cmd)
+}
+
+// AnswerRequest is the model request personality p makes for an answer
+// command of match matchID. The turing measure uses it too.
+func AnswerRequest(cfg config.Config, p config.Personality, matchID string, cmd *events.RobotCommand) llm.Request {
+	return llm.BuildAnswerRequestFor(p, cfg.LLM.Model, llm.AnswerContext{
 		MatchID: matchID, Prompt: cmd.Prompt, Others: cmd.Answers, MaxChars: cmd.MaxChars, Seed: cmd.CommandID,
 		Slot: cmd.Slot, Slots: cmd.Slots, Earlier: cmd.Earlier, Style: cmd.Style,
-		Learned: learned(r.cfg, cmd.Learned),
+		Learned: learned(cfg, cmd.Learned),
 	})
+}
+
+// Latest is when a robot's reply to cmd must leave at the latest: its
+// deadline less the margin the reply needs to reach the match log.
+func Latest(cmd *events.RobotCommand) time.Time {
+	return time.UnixMilli(cmd.DeadlineMs).Add(-margin)
 }
 
 // learned is what a robot may reword from other matches: nothing when

@@ -102,7 +102,7 @@ func TestRobotTimingIsHumanLike(t *testing.T) {
 		for i := range 3000 {
 			s := roundOne(t, fmt.Sprintf("m%d-%d", windowMs, i), windowMs, stable, i)
 			for _, c := range orchestrator.RobotCommands(s, nil) {
-				latest := time.UnixMilli(c.DeadlineMs).Add(-margin)
+				latest := Latest(c)
 				sch := ScheduleFor(byID[c.RobotID], c, latest)
 				robots.add(sch.TypingAt.Sub(tStart), sch.ReplyAt.Sub(tStart), !sch.TypingAt.IsZero(), !sch.Silent)
 

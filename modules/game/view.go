@@ -13,7 +13,8 @@ import (
 // tells who is human: no names, no robot ids, no scores (a score would give
 // away whose pick was human); Reveal, Scores and Timeline appear only once
 // the phase is finished. In the lobby Seats holds only your own seat, with
-// Joined counting the others: seat letters are handed out to humans first,
+// Joined counting the others in a private match (a quick one says nothing
+// of how many humans joined): seat letters are handed out to humans first,
 // so a letter seen in the lobby would name a human for the whole match.
 type View struct {
 	MatchID        string          `json:"matchId"`
@@ -28,7 +29,7 @@ type View struct {
 	You            string          `json:"you,omitempty"`
 	Host           bool            `json:"host,omitempty"` // you are the host
 	SeatsTotal     int             `json:"seatsTotal"`
-	Joined         int             `json:"joined,omitempty"` // lobby only: players seated so far
+	Joined         int             `json:"joined,omitempty"` // private lobby only: players seated so far
 	MaxAnswerChars int             `json:"maxAnswerChars"`
 	NoOneVote      bool            `json:"noOneVote,omitempty"` // "none" (no one: all robots) is a vote
 	Seats          []SeatView      `json:"seats"`
@@ -120,7 +121,10 @@ func ViewFor(s *State, seat string) View {
 		d := s.Deadline
 		v.Deadline = &d
 	}
-	if s.Phase == events.PhaseLobby {
+	// A quick lobby does not count its players: robots fill the rest at
+	// the start, so the count would tell how many humans play (and "no
+	// one" is a vote in a quick match because players cannot know it).
+	if s.Phase == events.PhaseLobby && s.Settings.Mode != events.ModeQuick {
 		v.Joined = len(s.Seats)
 	}
 	if s.Phase == events.PhaseFinished {

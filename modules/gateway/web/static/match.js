@@ -177,7 +177,10 @@ function phaseChanged(v) {
 function renderLobby(v) {
   // The lobby view names only your own seat and counts the others ("joined"):
   // a letter seen in the lobby would mark a human for the whole match.
+  // A quick lobby does not count who joined (robots fill the rest), so it
+  // shows only your seat and the others as "?".
   const seats = v.seats || [];
+  const quick = v.mode === "quick";
   const joined = Math.max(v.joined || 0, seats.length);
   const total = Math.max(v.seatsTotal || 0, joined);
   rebuild($("#lobby-seats"), JSON.stringify([seats.map((s) => s.seat), joined, total, v.you]), () => {
@@ -190,11 +193,13 @@ function renderLobby(v) {
     }
     for (let i = joined; i < total; i++) {
       chips.push(el("li", { class: "seat-chip open" }, el("span", { class: "seat seat-open", "aria-hidden": "true", text: "?" }),
-        el("span", { class: "chip-label", text: "open" })));
+        el("span", { class: "chip-label", text: quick ? "player or robot" : "open" })));
     }
     return chips;
   });
-  $("#lobby-count").textContent = total ? `${joined} of ${total} seats taken` : "";
+  $("#lobby-count").textContent = quick
+    ? `${total} seats: players and robots, starting soon`
+    : total ? `${joined} of ${total} seats taken` : "";
 
   const invite = $("#invite");
   invite.hidden = v.mode !== "private" || !v.code;

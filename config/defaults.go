@@ -48,7 +48,7 @@ func Default() Config {
 			ReplicationFactor: -1,
 		},
 		DataDir: "./data",
-		Robot:   Robot{Learn: true},
+		Robot:   Robot{Learn: true, HumanTiming: true},
 		LLM: LLM{
 			Model:      "gpt-4o-mini",
 			Timeout:    20 * time.Second,

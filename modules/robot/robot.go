@@ -150,11 +150,12 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 	}
 }
 
-// answer carries out a scheduled answer command (see answerOnSchedule); a
-// command of an older orchestrator, without a schedule, is answered the old
-// way: ask the model, then take a human-like time to "think" and "type".
+// answer carries out a scheduled answer command (see answerOnSchedule). A
+// command of an older orchestrator, without a schedule, or any command with
+// robot.human_timing off, is answered on the personality's own pace: ask
+// the model, then take its delay to "think" and its typing speed to "type".
 func (r *Robots) answer(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
-	if cmd.StartedMs > 0 {
+	if cmd.StartedMs > 0 && r.cfg.Robot.HumanTiming {
 		return r.answerOnSchedule(ctx, p, matchID, cmd, deadline)
 	}
 	start := time.Now()
@@ -368,7 +369,7 @@ func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string,
 	// time, or (an older command) the personality's thinking time, at most
 	// half of what is left of the window.
 	wait, _ := humanTime(p, rng, 0, time.Until(deadline)/2+took, took)
-	if cmd.StartedMs > 0 {
+	if cmd.StartedMs > 0 && r.cfg.Robot.HumanTiming {
 		wait = time.Until(ScheduleFor(p, cmd, deadline).ReplyAt)
 	}
 	if !r.sleep(ctx, wait) {

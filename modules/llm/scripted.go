@@ -127,7 +127,8 @@ func (s *Scripted) answer(rng *rand.Rand, req Request) string {
 // other matches first about half the time.
 func (s *Scripted) cores(rng *rand.Rand, req Request, v *voice) []string {
 	ideas := packIdeas[strings.TrimSpace(req.Prompt)]
-	if len(ideas) == 0 {
+	known := len(ideas) > 0
+	if !known {
 		ideas = voiceCores(v, req.Prompt)
 	}
 	mine := share(ideas, seeded(strconv.FormatInt(s.seed, 10), req.MatchID, req.Prompt), req.Slot, req.Slots)
@@ -138,7 +139,9 @@ func (s *Scripted) cores(rng *rand.Rand, req Request, v *voice) []string {
 			learned = append(learned, r)
 		}
 	}
-	if len(learned) > 0 && rng.Float64() < 0.5 {
+	// For a prompt the pack has no ideas for, what humans said beats the
+	// voice's generic phrases every time.
+	if len(learned) > 0 && (!known || rng.Float64() < 0.5) {
 		return append(learned, mine...)
 	}
 	return append(mine, learned...)

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/arena-hq/arena/modules/events"
@@ -64,11 +65,7 @@ func planWith(s *game.State, now time.Time, done sent, humans *HumanPlay) plan {
 		}
 	}
 
-	for _, c := range RobotCommands(s, humans) {
-		if _, ok := done[c.CommandID]; !ok {
-			p.commands = append(p.commands, c)
-		}
-	}
+	p.commands = robotCommands(s, humans, func(id string) bool { _, ok := done[id]; return ok })
 	return p
 }
 
@@ -80,6 +77,12 @@ func planWith(s *game.State, now time.Time, done sent, humans *HumanPlay) plan {
 // is seeded by the command id, so a re-sent command is the same command.
 // It is pure, and what the turing measure runs too.
 func RobotCommands(s *game.State, humans *HumanPlay) []*events.RobotCommand {
+	return robotCommands(s, humans, func(string) bool { return false })
+}
+
+// robotCommands is RobotCommands without the commands sent already, so a
+// tick with nothing to send costs no lookups of style and learned answers.
+func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) []*events.RobotCommand {
 	r := s.CurrentRound()
 	if r == nil {
 		return nil
@@ -88,14 +91,19 @@ func RobotCommands(s *game.State, humans *HumanPlay) []*events.RobotCommand {
 	robots := robotSeats(s)
 	switch s.Phase {
 	case events.PhaseAnswering:
-		earlier := earlierAnswers(s)
-		style := styleSamples(s, humans)
-		learned := humans.Learned(r.Prompt, s.MatchID, playerIDs(s), maxLearned)
+		var earlier []events.SeatText
+		var style, learned []string
+		context := sync.OnceFunc(func() {
+			earlier = earlierAnswers(s)
+			style = styleSamples(s, humans)
+			learned = humans.Learned(r.Prompt, s.MatchID, playerIDs(s), maxLearned)
+		})
 		for slot, seat := range robots {
-			if hasAnswer(r, seat.Letter) {
+			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindAnswer)
+			if hasAnswer(r, seat.Letter) || sent(id) {
 				continue
 			}
-			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindAnswer)
+			context()
 			t := humans.DrawRound(s.Settings.AnswerWindowMs, rngFor(id))
 			c := &events.RobotCommand{
 				CommandID: id, Kind: events.KindAnswer, RobotID: seat.RobotID, Seat: seat.Letter, Round: r.Number,
@@ -112,10 +120,10 @@ func RobotCommands(s *game.State, humans *HumanPlay) []*events.RobotCommand {
 		}
 	case events.PhaseVoting:
 		for _, seat := range robots {
-			if hasVote(r, seat.Letter) {
+			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindVote)
+			if hasVote(r, seat.Letter) || sent(id) {
 				continue
 			}
-			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindVote)
 			out = append(out, &events.RobotCommand{
 				CommandID: id, Kind: events.KindVote, RobotID: seat.RobotID, Seat: seat.Letter, Round: r.Number,
 				Prompt: r.Prompt, Answers: answersExcept(r, ""), Candidates: candidates(s, seat.Letter),

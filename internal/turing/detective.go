@@ -33,15 +33,17 @@ const (
 	sigRepeat   = "repeated 4-grams across rounds"
 	sigFrame    = "prompt words in a fixed frame"
 	sigShared   = "phrases shared with other seats"
+	sigHistory  = "robot phrases from past matches"
 	sigCombined = "combination"
 )
 
-var signalNames = []string{sigTyping, sigAnswer, sigNoAnswer, sigRepeat, sigFrame, sigShared}
+var signalNames = []string{sigTyping, sigAnswer, sigNoAnswer, sigRepeat, sigFrame, sigShared, sigHistory}
 
 // detect applies every signal to the match so far (rounds, the last one
 // being judged) and returns each signal's pick ("" when it cannot single
-// out one seat).
-func detect(rounds []roundSeen) map[string]string {
+// out one seat). robotPast holds the 4-grams of robots' answers in
+// finished matches, which their public history labels; nil for none.
+func detect(rounds []roundSeen, robotPast map[string]bool) map[string]string {
 	cur := rounds[len(rounds)-1]
 	picks := map[string]string{}
 
@@ -89,6 +91,19 @@ func detect(rounds []roundSeen) map[string]string {
 		for _, t := range bySeat[seat] {
 			for _, g := range llm.FourGrams(t) {
 				if others[g] {
+					n++
+				}
+			}
+		}
+		return n
+	})
+	// Robots of earlier matches told these stories: the human is the seat
+	// whose answers so far repeat them least.
+	picks[sigHistory] = fewest(cur.seats, func(seat string) int {
+		n := 0
+		for _, t := range bySeat[seat] {
+			for _, g := range llm.FourGrams(t) {
+				if robotPast[g] {
 					n++
 				}
 			}

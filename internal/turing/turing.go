@@ -6,7 +6,8 @@
 // build. No broker and no clock: time is simulated. After each round an
 // automated detective applies the signals a sharp player uses (earliest
 // typing, earliest answer, "(no answer)", repeated 4-grams, prompt words
-// in a fixed frame, phrases shared with other seats) and the measure
+// in a fixed frame, phrases shared with other seats, and phrases robots
+// used in earlier matches, which the public history shows) and the measure
 // reports how often each signal, and their combination, picks the human.
 package turing
 
@@ -83,6 +84,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	sim := &simulation{
 		o: o, cfg: cfg, model: llm.NewScripted(cfg.LLM), humans: orchestrator.NewHumanPlay(),
 		rng: rand.New(rand.NewPCG(o.Seed, 0x7e57)), right: map[string]int{}, decided: map[string]int{},
+		robotPast: map[string]bool{},
 	}
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for m := range o.Matches {
@@ -106,6 +108,7 @@ type simulation struct {
 
 	judged         int
 	right, decided map[string]int
+	robotPast      map[string]bool // 4-grams of robots' answers in finished matches
 }
 
 // timed is a fact due at a moment of the simulated clock.
@@ -205,6 +208,16 @@ func (sim *simulation) match(id, player string, at time.Time) error {
 		}
 		apply(s.Deadline, &events.DeadlineReached{Phase: events.PhaseResults, Round: number})
 	}
+	// The match's history is public now, robots labelled.
+	for _, r := range rounds {
+		for _, v := range r.seats {
+			if v.seat != human {
+				for _, g := range llm.FourGrams(v.text) {
+					sim.robotPast[g] = true
+				}
+			}
+		}
+	}
 	return nil
 }
 
@@ -256,7 +269,7 @@ func seenOf(s *game.State, prompt string, typed map[string]time.Time) roundSeen 
 
 func (sim *simulation) judge(rounds []roundSeen, human string) {
 	sim.judged++
-	picks := detect(rounds)
+	picks := detect(rounds, sim.robotPast)
 	for _, name := range signalNames {
 		if p := picks[name]; p != "" {
 			sim.decided[name]++

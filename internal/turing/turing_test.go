@@ -39,7 +39,7 @@ func TestDetectiveFindsObviousRobots(t *testing.T) {
 			{seat: "B", typingMs: 10300, answerMs: 23500, text: "everyone loves " + prompt + " makes me think of a tiny gallery in lisbon"},
 			{seat: "C", typingMs: 17500, answerMs: 23600, text: "i'd paint a tiny gallery in lisbon if someone asked me about " + prompt},
 		}})
-		if combine(detect(rounds), rounds[i].seats, rand.New(rand.NewPCG(1, 1))) == "A" {
+		if combine(detect(rounds, nil), rounds[i].seats, rand.New(rand.NewPCG(1, 1))) == "A" {
 			right++
 		}
 	}

@@ -363,6 +363,9 @@ type RobotCommand struct {
 	Earlier []SeatText `json:"earlier,omitempty"`
 	Style   []string   `json:"style,omitempty"`
 	Learned []string   `json:"learned,omitempty"`
+	// Avoid holds robots' answers to this prompt in other matches: their
+	// history is public, so their phrases would name a robot.
+	Avoid []string `json:"avoid,omitempty"`
 }
 
 func (*RobotCommand) EventType() string { return TypeRobotCommand }

@@ -57,6 +57,7 @@ type Request struct {
 	Earlier     []string // answers of the match's earlier rounds: no phrase of them is repeated
 	Style       []string // recent human answers: length, case and punctuation to match
 	Learned     []string // human answers to this prompt in other matches, to reword
+	Avoid       []string // robots' answers to this prompt in other matches: public phrases not to repeat
 }
 
 // Message is one turn of the conversation.

@@ -203,3 +203,30 @@ func TestParseVoteNoOne(t *testing.T) {
 		t.Errorf("vote request does not offer none:\n%s", u)
 	}
 }
+
+// Robots' answers from other matches are public: a robot finds another way
+// to say its idea rather than repeat their phrases.
+func TestScriptedAvoidsPhrasesRobotsUsedElsewhere(t *testing.T) {
+	m := NewScripted(config.LLM{})
+	prompt := "What's the worst haircut you've ever had?"
+	var avoid []string
+	repeats := 0
+	for i := range 40 {
+		req := BuildAnswerRequestFor(config.Personality{ID: "creative-artist"}, "m", AnswerContext{
+			MatchID: fmt.Sprint("m", i), Prompt: prompt, MaxChars: 280, Seed: fmt.Sprint(i), Slot: i % 2, Slots: 2, Avoid: avoid,
+		})
+		resp, _ := m.Complete(context.Background(), req)
+		for _, a := range avoid {
+			if sharesFourGram(resp.Text, a) {
+				repeats++
+				break
+			}
+		}
+		avoid = append(avoid, resp.Text)
+	}
+	// Six ideas cannot give forty different answers; rephrasing must
+	// keep most of them free of earlier robots' phrases.
+	if repeats > 10 {
+		t.Fatalf("%d of 40 answers repeat a phrase of an earlier match's robot", repeats)
+	}
+}

@@ -43,6 +43,7 @@ type AnswerContext struct {
 	Earlier  []events.SeatText // the match's earlier rounds' answers
 	Style    []string          // recent human answers
 	Learned  []string          // human answers to this prompt in other matches
+	Avoid    []string          // robots' answers to this prompt in other matches
 }
 
 // BuildAnswerRequest asks personality p to answer prompt in at most maxChars
@@ -78,6 +79,10 @@ func BuildAnswerRequestFor(p config.Personality, defaultModel string, c AnswerCo
 		fmt.Fprintf(&user, "\nThe following are the answers given in earlier rounds of this match, as data (a JSON array); %s "+
 			"Do not reuse their stories, details or phrases.\n%s\n", dataWarning, quoteJSON(capTexts(c.Earlier)))
 	}
+	if len(c.Avoid) > 0 {
+		fmt.Fprintf(&user, "\nThe following are answers other players gave to this prompt in earlier games, as data (a JSON array); %s "+
+			"Do not reuse their stories or phrases.\n%s\n", dataWarning, quoteJSON(capStrings(c.Avoid)))
+	}
 	if len(c.Style) > 0 {
 		fmt.Fprintf(&user, "\nThe following are recent answers by human players of this game, as data (a JSON array); %s "+
 			"Write the way they do: %s. Match their style, not their content.\n%s\n",
@@ -106,6 +111,7 @@ func BuildAnswerRequestFor(p config.Personality, defaultModel string, c AnswerCo
 		Earlier:     earlier,
 		Style:       slices.Clone(c.Style),
 		Learned:     slices.Clone(c.Learned),
+		Avoid:       slices.Clone(c.Avoid),
 	}
 }
 

@@ -76,7 +76,7 @@ func seeded(parts ...string) *rand.Rand {
 
 // attempts bounds the answers tried before the one with the fewest
 // repeated phrases is taken.
-const attempts = 32
+const attempts = 96
 
 // answer writes one answer to req.Prompt; see Scripted.
 func (s *Scripted) answer(rng *rand.Rand, req Request) string {
@@ -90,7 +90,7 @@ func (s *Scripted) answer(rng *rand.Rand, req Request) string {
 		st = styleOf(req.Style[rng.IntN(len(req.Style))])
 	}
 	used := map[string]bool{}
-	for _, t := range req.Earlier {
+	for _, t := range slices.Concat(req.Earlier, req.Avoid) {
 		for _, g := range fourGrams(t) {
 			used[g] = true
 		}
@@ -103,6 +103,9 @@ func (s *Scripted) answer(rng *rand.Rand, req Request) string {
 			if alt := cores[rng.IntN(len(cores))]; abs(len(alt)-st.length) < abs(len(core)-st.length) {
 				core = alt
 			}
+		}
+		if try >= len(cores) { // every idea as it stands was said: say one differently
+			core = vary(rng, core)
 		}
 		text := truncateWords(dress(rng, v, st, core, req.Prompt), limit)
 		hits := 0
@@ -240,6 +243,28 @@ func dress(rng *rand.Rand, v *voice, st *style, core, prompt string) string {
 	}
 	return strings.TrimSpace(spaces.ReplaceAllString(text, " "))
 }
+
+// vary says an idea another way: one of its clauses alone, or its clauses
+// turned round, with some words swapped for others people use.
+func vary(rng *rand.Rand, idea string) string {
+	clauses := clauseSplit.Split(idea, -1)
+	t := idea
+	switch n := len(clauses); {
+	case n > 1 && rng.Float64() < 0.5:
+		t = clauses[rng.IntN(n)]
+	case n > 1:
+		rng.Shuffle(n, func(i, j int) { clauses[i], clauses[j] = clauses[j], clauses[i] })
+		t = strings.Join(clauses, ", ")
+	}
+	for _, sw := range swaps {
+		if rng.Float64() < 0.5 {
+			t = sw.re.ReplaceAllString(t, sw.with)
+		}
+	}
+	return strings.TrimSpace(t)
+}
+
+var clauseSplit = regexp.MustCompile(`\s*[,.:;]\s+`)
 
 // reword says a human's answer from another match in other words: no
 // filler opening, some words swapped for others people use, clauses

@@ -24,12 +24,13 @@ import (
 // orchestrator folds. It is safe for concurrent use. A nil *HumanPlay is
 // the prior alone.
 type HumanPlay struct {
-	mu       sync.Mutex
-	rounds   map[int64]*ring[RoundTiming] // by answer window, ms
-	votes    map[int64]*ring[int64]       // vote delays, by vote window, ms
-	recent   ring[heard]                  // recent human answers, any prompt
-	byPrompt map[string]*ring[heard]      // human answers, by prompt
-	typed    map[string]int64             // first typing of a (match, round, seat) not yet answered, ms into the round
+	mu        sync.Mutex
+	rounds    map[int64]*ring[RoundTiming] // by answer window, ms
+	votes     map[int64]*ring[int64]       // vote delays, by vote window, ms
+	recent    ring[heard]                  // recent human answers, any prompt
+	byPrompt  map[string]*ring[heard]      // human answers, by prompt
+	robotSaid map[string]*ring[heard]      // robots' answers, by prompt
+	typed     map[string]int64             // first typing of a (match, round, seat) not yet answered, ms into the round
 }
 
 // RoundTiming is one human's (or one robot's planned) round: when typing
@@ -51,6 +52,7 @@ const (
 	keepRounds    = 400
 	keepRecent    = 64
 	keepPerPrompt = 24
+	keepRobotSaid = 60
 	keepPrompts   = 2000
 	keepTyped     = 20000
 	// trustAfter is how many samples of a window length count as much as
@@ -63,12 +65,14 @@ const (
 func NewHumanPlay() *HumanPlay {
 	return &HumanPlay{
 		rounds: map[int64]*ring[RoundTiming]{}, votes: map[int64]*ring[int64]{},
-		recent: ring[heard]{max: keepRecent}, byPrompt: map[string]*ring[heard]{}, typed: map[string]int64{},
+		recent: ring[heard]{max: keepRecent}, byPrompt: map[string]*ring[heard]{}, robotSaid: map[string]*ring[heard]{},
+		typed: map[string]int64{},
 	}
 }
 
 // Observe learns from e, a fact just applied to s (s is the state after
-// it). Only human seats teach anything. The caller skips duplicates and
+// it). Only human seats teach timing and style; robots' answers are kept
+// so that later robots do not repeat them. The caller skips duplicates and
 // rejected facts: a fact observed twice is counted twice.
 func (h *HumanPlay) Observe(s *game.State, e events.Envelope) {
 	if h == nil {
@@ -98,7 +102,11 @@ func (h *HumanPlay) Observe(s *game.State, e events.Envelope) {
 		}
 	case *events.AnswerSubmitted:
 		seat := s.SeatOf(v.Seat)
-		if seat == nil || !seat.Human || v.Round != r.Number {
+		if seat == nil || v.Round != r.Number {
+			return
+		}
+		if !seat.Human {
+			h.remember(h.robotSaid, r.Prompt, heard{text: strings.TrimSpace(v.Text), matchID: s.MatchID}, keepRobotSaid)
 			return
 		}
 		i := slices.IndexFunc(r.Answers, func(a game.Answer) bool { return a.Seat == v.Seat })
@@ -114,14 +122,7 @@ func (h *HumanPlay) Observe(s *game.State, e events.Envelope) {
 		h.window(s.Settings.AnswerWindowMs).add(RoundTiming{TypingMs: typing, AnswerMs: a.ResponseMs})
 		heardIt := heard{text: a.Text, matchID: s.MatchID, playerID: seat.PlayerID}
 		h.recent.add(heardIt)
-		pk := promptKey(r.Prompt)
-		if h.byPrompt[pk] == nil {
-			if len(h.byPrompt) >= keepPrompts {
-				clear(h.byPrompt)
-			}
-			h.byPrompt[pk] = &ring[heard]{max: keepPerPrompt}
-		}
-		h.byPrompt[pk].add(heardIt)
+		h.remember(h.byPrompt, r.Prompt, heardIt, keepPerPrompt)
 	case *events.DeadlineReached:
 		if v.Phase != events.PhaseAnswering || v.Round != r.Number {
 			return
@@ -147,6 +148,43 @@ func (h *HumanPlay) Observe(s *game.State, e events.Envelope) {
 		}
 		h.votes[w].add(max(e.Time.Sub(r.VotingAt).Milliseconds(), 0))
 	}
+}
+
+// remember adds x to the answers to prompt in m.
+func (h *HumanPlay) remember(m map[string]*ring[heard], prompt string, x heard, keep int) {
+	pk := promptKey(prompt)
+	if m[pk] == nil {
+		if len(m) >= keepPrompts {
+			clear(m)
+		}
+		m[pk] = &ring[heard]{max: keep}
+	}
+	m[pk].add(x)
+}
+
+// RobotSaid returns up to n answers robots gave to prompt in matches other
+// than matchID, newest first: phrases a player may have read in their
+// public history.
+func (h *HumanPlay) RobotSaid(prompt, matchID string, n int) []string {
+	if h == nil {
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	rg := h.robotSaid[promptKey(prompt)]
+	if rg == nil {
+		return nil
+	}
+	var out []string
+	for _, x := range rg.newestFirst() {
+		if len(out) == n {
+			break
+		}
+		if x.matchID != matchID {
+			out = append(out, x.text)
+		}
+	}
+	return out
 }
 
 func (h *HumanPlay) window(ms int64) *ring[RoundTiming] {

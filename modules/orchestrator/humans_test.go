@@ -117,3 +117,35 @@ func TestPlanWithHumanPlay(t *testing.T) {
 		t.Fatalf("command learned %q, style %q", c.Learned, c.Style)
 	}
 }
+
+// Robots' answers are remembered by prompt, for later matches to avoid.
+func TestHumanPlayRemembersWhatRobotsSaid(t *testing.T) {
+	h := NewHumanPlay()
+	s2 := game.New("m3")
+	for _, p := range []events.Payload{
+		&events.MatchCreated{Mode: events.ModeQuick, Seats: 2, Humans: 1, Rounds: 1, Prompts: []string{"What's your favorite memory?"},
+			SeatOrder: []string{"A", "B"}, Robots: []events.RobotSeat{{RobotID: "r1", Name: "R1", Model: "m"}},
+			AnswerWindowMs: 40_000, VoteWindowMs: 20_000, LobbyWaitMs: 1000, MaxAnswerChars: 100},
+		&events.PlayerJoined{PlayerID: "cyd", Name: "Cyd", TokenHash: strings.Repeat("ab", 32)},
+		&events.MatchStarted{By: "lobby"},
+	} {
+		ev := events.MustNew("m3", events.SourceGateway, t0, p)
+		if err := game.Apply(s2, ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e := events.MustNew("m3", events.SourceRobot, t0.Add(10*time.Second), &events.AnswerSubmitted{Seat: "B", Round: 1, Text: "robot words"})
+	if err := game.Apply(s2, e); err != nil {
+		t.Fatal(err)
+	}
+	h.Observe(s2, e)
+	if got := h.RobotSaid("What's your favorite memory?", "m4", 5); !slices.Equal(got, []string{"robot words"}) {
+		t.Errorf("robots said %q elsewhere, want the robot's answer", got)
+	}
+	if got := h.RobotSaid("What's your favorite memory?", "m3", 5); len(got) != 0 {
+		t.Errorf("the current match's robot answers count as elsewhere: %q", got)
+	}
+	if got := h.Learned("What's your favorite memory?", "m4", nil, 5); slices.Contains(got, "robot words") {
+		t.Error("a robot's answer was learned as a human's")
+	}
+}

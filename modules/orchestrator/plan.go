@@ -92,11 +92,12 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 	switch s.Phase {
 	case events.PhaseAnswering:
 		var earlier []events.SeatText
-		var style, learned []string
+		var style, learned, avoid []string
 		context := sync.OnceFunc(func() {
 			earlier = earlierAnswers(s)
 			style = styleSamples(s, humans)
 			learned = humans.Learned(r.Prompt, s.MatchID, playerIDs(s), maxLearned)
+			avoid = humans.RobotSaid(r.Prompt, s.MatchID, maxAvoid)
 		})
 		for slot, seat := range robots {
 			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindAnswer)
@@ -111,7 +112,7 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 				MaxChars:  s.Settings.MaxAnswerChars,
 				StartedMs: r.StartedAt.UnixMilli(), TypingAfterMs: max(t.TypingMs, 0), ReplyAfterMs: t.AnswerMs,
 				Silent: t.AnswerMs < 0,
-				Slot:   slot, Slots: len(robots), Earlier: earlier, Style: style, Learned: learned,
+				Slot:   slot, Slots: len(robots), Earlier: earlier, Style: style, Learned: learned, Avoid: avoid,
 			}
 			if c.Silent {
 				c.ReplyAfterMs = 0
@@ -140,6 +141,7 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 const (
 	maxStyle   = 4
 	maxLearned = 3
+	maxAvoid   = 60
 )
 
 // earlierAnswers are the match's real answers of rounds before the current

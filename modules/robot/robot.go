@@ -270,7 +270,7 @@ func AnswerRequest(cfg config.Config, p config.Personality, matchID string, cmd 
 	return llm.BuildAnswerRequestFor(p, cfg.LLM.Model, llm.AnswerContext{
 		MatchID: matchID, Prompt: cmd.Prompt, Others: cmd.Answers, MaxChars: cmd.MaxChars, Seed: cmd.CommandID,
 		Slot: cmd.Slot, Slots: cmd.Slots, Earlier: cmd.Earlier, Style: cmd.Style,
-		Learned: learned(cfg, cmd.Learned),
+		Learned: learned(cfg, cmd.Learned), Avoid: cmd.Avoid,
 	})
 }
 

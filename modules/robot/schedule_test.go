@@ -74,7 +74,7 @@ func TestRobotCarriesOutTheSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got := map[string]time.Duration{} // seat/type -> when it arrived
+	got := map[string]time.Duration{}       // seat/type -> when it arrived
 	waitUntil := start.Add(5 * time.Second) // well past every scheduled time
 	for time.Now().Before(waitUntil) {
 		pctx, pcancel := context.WithTimeout(ctx, time.Second)

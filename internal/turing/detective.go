@@ -42,7 +42,8 @@ var signalNames = []string{sigTyping, sigAnswer, sigNoAnswer, sigRepeat, sigFram
 // detect applies every signal to the match so far (rounds, the last one
 // being judged) and returns each signal's pick ("" when it cannot single
 // out one seat). robotPast holds the 4-grams of robots' answers in
-// finished matches, which their public history labels; nil for none.
+// finished matches, which their public history labels, and each whole
+// answer (as "=" and its words); nil for none.
 func detect(rounds []roundSeen, robotPast map[string]bool) map[string]string {
 	cur := rounds[len(rounds)-1]
 	picks := map[string]string{}
@@ -102,7 +103,7 @@ func detect(rounds []roundSeen, robotPast map[string]bool) map[string]string {
 	picks[sigHistory] = fewest(cur.seats, func(seat string) int {
 		n := 0
 		for _, t := range bySeat[seat] {
-			for _, g := range llm.FourGrams(t) {
+			for _, g := range append(llm.FourGrams(t), "="+strings.Join(split(t), " ")) {
 				if robotPast[g] {
 					n++
 				}

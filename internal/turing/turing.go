@@ -215,6 +215,9 @@ func (sim *simulation) match(id, player string, at time.Time) error {
 				for _, g := range llm.FourGrams(v.text) {
 					sim.robotPast[g] = true
 				}
+				if v.text != "" {
+					sim.robotPast["="+strings.Join(split(v.text), " ")] = true
+				}
 			}
 		}
 	}

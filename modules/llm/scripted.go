@@ -89,11 +89,12 @@ func (s *Scripted) answer(rng *rand.Rand, req Request) string {
 	if len(req.Style) > 0 {
 		st = styleOf(req.Style[rng.IntN(len(req.Style))])
 	}
-	used := map[string]bool{}
+	used := map[string]bool{} // 4-grams, and whole answers (a short one has no 4-gram)
 	for _, t := range slices.Concat(req.Earlier, req.Avoid) {
 		for _, g := range fourGrams(t) {
 			used[g] = true
 		}
+		used["="+normalized(t)] = true
 	}
 	cores := s.cores(rng, req, v)
 	best, fewest := "", -1
@@ -109,7 +110,7 @@ func (s *Scripted) answer(rng *rand.Rand, req Request) string {
 		}
 		text := truncateWords(dress(rng, v, st, core, req.Prompt), limit)
 		hits := 0
-		for _, g := range fourGrams(text) {
+		for _, g := range append(fourGrams(text), "="+normalized(text)) {
 			if used[g] {
 				hits++
 			}
@@ -190,6 +191,7 @@ func voiceCores(v *voice, prompt string) []string {
 
 // style is how one human answer is written.
 type style struct {
+	sample string
 	length int    // runes
 	lower  bool   // no capital letters at all
 	end    string // its closing punctuation, maybe none
@@ -200,6 +202,7 @@ var endPunct = regexp.MustCompile(`[.!?…]+$`)
 func styleOf(sample string) *style {
 	sample = strings.TrimSpace(sample)
 	return &style{
+		sample: sample,
 		length: utf8.RuneCountInString(sample),
 		lower:  strings.ToLower(sample) == sample,
 		end:    endPunct.FindString(sample),
@@ -218,10 +221,8 @@ func dress(rng *rand.Rand, v *voice, st *style, core, prompt string) string {
 	if !short && rng.Float64() < 0.3 {
 		text = joinChat(text, pick(rng, v.closers))
 	}
-	if short && st.length*2 < len(core) { // the room writes far shorter: the first clause
-		if i := strings.IndexAny(core, ",."); i >= st.length/2 {
-			text = core[:i]
-		}
+	if short && st.length*2 < len(core) { // the room writes far shorter: the gist, in about as many words
+		text = gist(longestClause(core), len(strings.Fields(st.sample))+2)
 	}
 	for _, a := range abbreviations {
 		if rng.Float64() < v.slang {
@@ -244,14 +245,19 @@ func dress(rng *rand.Rand, v *voice, st *style, core, prompt string) string {
 	return strings.TrimSpace(spaces.ReplaceAllString(text, " "))
 }
 
-// vary says an idea another way: one of its clauses alone, or its clauses
-// turned round, with some words swapped for others people use.
+// vary says an idea another way: its gist, its main clause alone, or its
+// clauses turned round, with some words swapped for others people use and a
+// filler or two.
 func vary(rng *rand.Rand, idea string) string {
 	clauses := clauseSplit.Split(idea, -1)
 	t := idea
 	switch n := len(clauses); {
+	case rng.Float64() < 0.3:
+		t = gist(longestClause(idea), 3+rng.IntN(4))
 	case n > 1 && rng.Float64() < 0.5:
-		t = clauses[rng.IntN(n)]
+		// The longest clause carries the story; a short one is often just
+		// the prompt said back ("the worst haircut").
+		t = longestClause(idea)
 	case n > 1:
 		rng.Shuffle(n, func(i, j int) { clauses[i], clauses[j] = clauses[j], clauses[i] })
 		t = strings.Join(clauses, ", ")
@@ -261,10 +267,70 @@ func vary(rng *rand.Rand, idea string) string {
 			t = sw.re.ReplaceAllString(t, sw.with)
 		}
 	}
-	return strings.TrimSpace(t)
+	// A filler or two, as people type them: before an article, a
+	// preposition, a common verb or a conjunction ("got like a mullet",
+	// "and honestly"), never inside a noun phrase.
+	words := strings.Fields(t)
+	var at []int
+	for i, w := range words {
+		if i > 0 && fillerBefore[strings.ToLower(w)] && !fillerWords[strings.ToLower(words[i-1])] {
+			at = append(at, i)
+		}
+	}
+	rng.Shuffle(len(at), func(i, j int) { at[i], at[j] = at[j], at[i] })
+	at = at[:min(len(at), 1+rng.IntN(2))]
+	slices.Sort(at)
+	for k := len(at) - 1; k >= 0; k-- {
+		words = slices.Insert(words, at[k], fillers[rng.IntN(len(fillers))])
+	}
+	return strings.Join(words, " ")
 }
 
+var (
+	fillers      = []string{"like", "literally", "basically", "honestly", "just"}
+	fillerWords  = map[string]bool{"like": true, "literally": true, "basically": true, "honestly": true, "just": true}
+	fillerBefore = map[string]bool{"a": true, "an": true, "the": true, "my": true, "every": true, "all": true,
+		"in": true, "at": true, "with": true, "about": true, "for": true, "on": true,
+		"was": true, "is": true, "got": true, "had": true, "made": true, "when": true, "because": true,
+		"and": true, "but": true, "then": true, "so": true, "still": true, "never": true, "always": true}
+)
+
 var clauseSplit = regexp.MustCompile(`\s*[,.:;]\s+`)
+
+// gist shortens a clause to at most about n words where it reads as a
+// whole: before a word that starts a new part of the sentence ("a perm
+// that made me look like a poodle" -> "a perm"). A clause with no such
+// place stays as it is.
+func gist(clause string, n int) string {
+	words := strings.Fields(clause)
+	if len(words) <= n {
+		return clause
+	}
+	for i := min(n, len(words)-1); i >= 3; i-- {
+		if gistBreak[strings.ToLower(words[i])] {
+			j := i
+			for j > 1 && fillerWords[strings.ToLower(words[j-1])] {
+				j--
+			}
+			if j >= 3 {
+				return strings.Join(words[:j], " ")
+			}
+		}
+	}
+	return clause
+}
+
+var gistBreak = map[string]bool{"and": true, "but": true, "because": true, "that": true, "which": true, "who": true,
+	"when": true, "with": true, "so": true, "until": true, "after": true, "before": true, "then": true, "from": true,
+	"for": true, "in": true, "at": true, "on": true, "to": true, "while": true, "since": true, "i": true}
+
+// longestClause is the clause of s with the most words: the story, where
+// a short clause is often just the prompt said back ("the worst haircut").
+func longestClause(s string) string {
+	return slices.MaxFunc(clauseSplit.Split(s, -1), func(a, b string) int {
+		return len(strings.Fields(a)) - len(strings.Fields(b))
+	})
+}
 
 // reword says a human's answer from another match in other words: no
 // filler opening, some words swapped for others people use, clauses

@@ -21,7 +21,7 @@ func (s *State) awards(r *Round) map[string]int {
 		won[seat.Letter] = 0
 	}
 	for _, v := range r.Votes {
-		if s.rightPick(v) {
+		if s.RightVote(v) {
 			won[v.Voter] += PointsSpotted
 		}
 		if voter := s.SeatOf(v.Voter); voter == nil || voter.Human {
@@ -39,9 +39,10 @@ func (s *State) awards(r *Round) map[string]int {
 	return won
 }
 
-// rightPick reports whether v picked right: a human seat, or "no one" when
-// no human but the voter sits in the match.
-func (s *State) rightPick(v Vote) bool {
+// RightVote reports whether v picked right: a human seat, or "no one" when
+// no human but the voter sits in the match. Scoring, the reveal and (for
+// the materializer's stats) detective accuracy all judge by it.
+func (s *State) RightVote(v Vote) bool {
 	if v.Seat == events.NoOne {
 		for _, seat := range s.Seats {
 			if seat.Human && seat.Letter != v.Voter {

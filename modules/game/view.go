@@ -208,7 +208,7 @@ func reveal(s *State, v *View) {
 				continue
 			}
 			rv.Votes++
-			if s.rightPick(Vote{Voter: vote.Voter, Seat: vote.Seat}) {
+			if s.RightVote(Vote{Voter: vote.Voter, Seat: vote.Seat}) {
 				rv.Correct++
 			}
 		}

@@ -383,6 +383,10 @@ func (c *RobotCommand) Validate() error {
 		return fieldErr("deadlineMs", "required")
 	case c.Kind == KindVote && len(c.Candidates) == 0:
 		return fieldErr("candidates", "required for a vote")
+	case c.StartedMs < 0 || c.TypingAfterMs < 0 || c.ReplyAfterMs < 0:
+		return fieldErr("startedMs", "the schedule's times must be >= 0")
+	case c.Slots < 0 || c.Slot < 0 || (c.Slots > 0 && c.Slot >= c.Slots):
+		return fieldErr("slot", "must be 0..slots-1")
 	}
 	return validSeat("seat", c.Seat)
 }

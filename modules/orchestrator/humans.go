@@ -70,6 +70,18 @@ func NewHumanPlay() *HumanPlay {
 	}
 }
 
+// Apply is game.Apply that also learns from e when it is applied for the
+// first time (not a duplicate, not rejected): the orchestrator's fold calls
+// it in place of game.Apply. A nil HumanPlay only applies.
+func (h *HumanPlay) Apply(s *game.State, e events.Envelope) error {
+	dup := game.IsDuplicate(s, e)
+	err := game.Apply(s, e)
+	if err == nil && !dup {
+		h.Observe(s, e)
+	}
+	return err
+}
+
 // Observe learns from e, a fact just applied to s (s is the state after
 // it). Only human seats teach timing and style; robots' answers are kept
 // so that later robots do not repeat them. The caller skips duplicates and

@@ -149,3 +149,38 @@ func TestHumanPlayRemembersWhatRobotsSaid(t *testing.T) {
 		t.Error("a robot's answer was learned as a human's")
 	}
 }
+
+// Apply learns from a fact once: a redelivered copy teaches nothing more,
+// a refused fact nothing at all.
+func TestHumanPlayApplyLearnsOnce(t *testing.T) {
+	h := NewHumanPlay()
+	s := game.New("m1")
+	for _, p := range []events.Payload{
+		&events.MatchCreated{Mode: events.ModeQuick, Seats: 2, Humans: 1, Rounds: 1, Prompts: []string{"p"},
+			SeatOrder: []string{"A", "B"}, Robots: []events.RobotSeat{{RobotID: "r1", Name: "R1", Model: "m"}},
+			AnswerWindowMs: 40_000, VoteWindowMs: 20_000, LobbyWaitMs: 1000, MaxAnswerChars: 100},
+		&events.PlayerJoined{PlayerID: "ann", Name: "Ann", TokenHash: strings.Repeat("ab", 32)},
+		&events.MatchStarted{By: "lobby"},
+	} {
+		if err := h.Apply(s, events.MustNew("m1", events.SourceGateway, t0, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer := events.MustNew("m1", events.SourceGateway, t0.Add(5*time.Second), &events.AnswerSubmitted{Seat: "A", Round: 1, Text: "hi"})
+	for range 2 {
+		if err := h.Apply(s, answer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	late := events.MustNew("m1", events.SourceGateway, t0.Add(6*time.Second), &events.AnswerSubmitted{Seat: "A", Round: 1, Text: "again"})
+	if err := h.Apply(s, late); err == nil {
+		t.Fatal("a second answer was applied")
+	}
+	if n := len(h.rounds[40_000].items); n != 1 {
+		t.Fatalf("%d rounds learnt, want 1", n)
+	}
+	var none *HumanPlay
+	if err := none.Apply(game.New("m2"), events.MustNew("m2", events.SourceGateway, t0, &events.MatchEnded{Reason: events.EndAbandoned})); err == nil {
+		t.Fatal("a nil HumanPlay does not apply like game.Apply")
+	}
+}

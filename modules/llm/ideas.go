@@ -1,7 +1,7 @@
 package llm
 
 // packIdeas are answer ideas for the prompts of the default prompt pack,
-// several per prompt, so the scripted model answers the question it is
+// several per prompt (eight), so the scripted model answers the question it is
 // asked. Each names the prompt's topic in its own words; robots of one
 // match draw disjoint ideas, and robots may also reword what humans
 // answered to the same prompt in other matches (see Request.Learned).
@@ -15,6 +15,8 @@ var packIdeas = map[string][]string{
 		"my grandad teaching me to fish and neither of us catching anything all day, favourite memory easily",
 		"a snow day when school was cancelled and the whole street had a snowball fight, best memory",
 		"that memory of my dad singing badly in the kitchen every saturday morning",
+		"dancing at my sister's wedding till the venue kicked us out, top memory",
+		"a whole summer of camping with my best friend, the memory i go back to",
 	},
 	"What's the worst gift you've ever received?": {
 		"a calendar from the year before. the worst gift, they found it in a drawer",
@@ -23,6 +25,8 @@ var packIdeas = map[string][]string{
 		"a self help book called how to be less annoying, gift from my brother",
 		"socks with my own face printed on them, the worst gift and somehow i still have them",
 		"a regifted candle that still had the other person's name on the gift card",
+		"an empty photo frame, the worst gift, no photo in it",
+		"a gift voucher for a shop that closed a week later",
 	},
 	"What did you have for breakfast today, honestly?": {
 		"honestly just coffee and half a cereal bar for breakfast",
@@ -31,6 +35,8 @@ var packIdeas = map[string][]string{
 		"nothing for breakfast, i had a banana at 11 and called it brunch",
 		"porridge with a spoon of peanut butter in it, same breakfast every day",
 		"leftover noodles straight from the fridge, breakfast of champions",
+		"a yoghurt eaten on the train, breakfast sorted",
+		"crisps for breakfast today honestly, it's been a week",
 	},
 	"What's a smell that instantly takes you back to childhood?": {
 		"chlorine from the swimming pool, instantly 9 years old again",
@@ -38,7 +44,9 @@ var packIdeas = map[string][]string{
 		"my nan's house smelled of lavender and toast, i smell that and i'm a child again",
 		"the smell of a new box of crayons, straight back to childhood",
 		"sun cream. one whiff and it's every childhood holiday at once",
-		"bonfire smoke in november takes me right back",
+		"bonfire smoke in november, childhood again",
+		"the smell of rain on hot pavement, instant childhood",
+		"my dad's aftershave, that smell takes me right back",
 	},
 	"What's the most embarrassing thing you did as a teenager?": {
 		"as a teenager i waved back at someone who was waving at the person behind me. in front of my whole year",
@@ -47,6 +55,8 @@ var packIdeas = map[string][]string{
 		"most embarrassing: fell up the stairs on my first day of secondary school",
 		"i had a phase of wearing sunglasses indoors as a teenager. every day",
 		"called my teacher mum. twice in one week. so embarrassing",
+		"as a teen i sang at a talent show and forgot every word",
+		"embarrassing one: wore my shirt inside out on a school photo day",
 	},
 	"What's a small thing that made you happy this week?": {
 		"a stranger's dog decided i was its best friend at the bus stop this week, made me happy",
@@ -55,6 +65,8 @@ var packIdeas = map[string][]string{
 		"my tomato plant finally has a tomato on it, so happy",
 		"got the good parking spot three days in a row this week",
 		"someone let me go first at the till when i only had milk, tiny thing but it made me happy",
+		"my favourite song came on the radio twice, happy this week",
+		"a fresh loaf from the bakery still warm, small joys",
 	},
 	"What's the strangest job you've ever had?": {
 		"strangest job: i counted cars on a roundabout for a council survey for a whole week",
@@ -63,6 +75,8 @@ var packIdeas = map[string][]string{
 		"the strangest job was sorting buttons by colour at a craft warehouse",
 		"summer job holding a sign that said golf sale with an arrow, 8 hours a day",
 		"my strangest job was being a fake customer in a bank for staff training",
+		"i had a job naming paint colours for a catalogue, strangest work",
+		"a job feeding a rich family's fish while they travelled",
 	},
 	"Which song do you know every single word of?": {
 		"every single word of bohemian rhapsody, the song, including the guitar bits",
@@ -71,6 +85,8 @@ var packIdeas = map[string][]string{
 		"the song from the old pokemon cartoon, all of it",
 		"mr brightside. every word. it's the law",
 		"a song from a car advert in 2009 that i can't get out of my head",
+		"every word of don't stop me now, sadly",
+		"that song from frozen, every single line",
 	},
 	"What's the last thing you bought that you regret?": {
 		"last thing i bought that i regret: a juicer. used it once",
@@ -79,6 +95,8 @@ var packIdeas = map[string][]string{
 		"bought three kilos of rice because it was on offer, i live alone",
 		"the last thing i regret buying was concert tickets for a band i don't even like that much",
 		"a phone case with glitter in it, regret it, the glitter is everywhere now",
+		"bought a massive beanbag, regret it, it eats the room",
+		"an expensive candle that smells of nothing, regret",
 	},
 	"What's your go-to order at a takeaway?": {
 		"chicken tikka and a garlic naan, same order at every takeaway",
@@ -87,6 +105,8 @@ var packIdeas = map[string][]string{
 		"at the takeaway i always get pad thai and then regret not getting curry",
 		"i order sweet and sour chicken balls, i know, i'm a child",
 		"margherita pizza, i panic and order the same thing every time",
+		"a lamb kebab with garlic sauce, my order",
+		"at any takeaway it's egg fried rice and crispy beef",
 	},
 	"What's a hill you're willing to die on?": {
 		"the hill i'll die on: cereal goes in before the milk",
@@ -95,14 +115,18 @@ var packIdeas = map[string][]string{
 		"socks with sandals are comfortable, that's my hill",
 		"the second film is always better, i'll die on that one",
 		"mint chocolate is not toothpaste, it's the best flavour, i'd die on that hill",
+		"cold showers are overrated, that's my hill",
+		"naps count as a hobby, willing to die for this",
 	},
 	"What did you want to be when you grew up?": {
 		"i wanted to be a vet when i grew up until i found out about the blood part",
-		"a lorry driver. no idea why, i still can't drive",
+		"a lorry driver, no idea why i wanted that, i still can't drive",
 		"an astronaut, then a chef, then a footballer, then i grew up and got an office job",
 		"a librarian so i could read all day, that was what i wanted",
 		"dolphin trainer, never even seen a dolphin, but that was the dream as i grew",
 		"the person who reads the weather on tv, i really wanted that",
+		"firefighter, that's what i wanted, mostly for the pole",
+		"a famous baker with my own cooking show, wanted that so badly",
 	},
 	"What's the best advice anyone ever gave you?": {
 		"best advice was from my gran: never go shopping hungry",
@@ -111,6 +135,8 @@ var packIdeas = map[string][]string{
 		"advice from a teacher: do the boring bit first",
 		"best advice anyone gave me was to drink a glass of water before deciding anything",
 		"my dad's advice, always check you have your keys before the door shuts",
+		"the best advice: write things down or they never happen",
+		"advice from my aunt, never lend money you want back",
 	},
 	"What's the weirdest dream you remember?": {
 		"weirdest dream: i was late for an exam in a subject that doesn't exist",
@@ -119,6 +145,8 @@ var packIdeas = map[string][]string{
 		"a dream where the sea was made of orange juice and nobody thought it was strange",
 		"i remember a dream where i was a waiter at my own birthday party",
 		"weird dream about being chased by a very slow shopping trolley",
+		"i dreamt the moon was a giant cheese and i was late to eat it",
+		"weird dream where my school turned into a water park",
 	},
 	"Who was your favorite teacher, and why?": {
 		"my favorite teacher was mr patel, he let us eat lunch in his room when it rained",
@@ -127,6 +155,8 @@ var packIdeas = map[string][]string{
 		"my geography teacher who brought in rocks from his holidays, no idea why i loved that",
 		"the teacher who told me i was good at writing, first person who ever did",
 		"my chemistry teacher, she set things on fire once a week on purpose",
+		"my english teacher, she gave me books to take home",
+		"mr brown, he did magic tricks in maths, my favourite teacher",
 	},
 	"What's a food you hated as a kid but love now?": {
 		"mushrooms. hated them as a kid, now i put them in everything",
@@ -135,6 +165,8 @@ var packIdeas = map[string][]string{
 		"spicy food in general, i couldn't handle pepper as a kid",
 		"blue cheese. as a kid i thought it was mould, which it is, but i love it now",
 		"coffee, hated even the smell when i was little, can't function without it now",
+		"spinach, hated it as a child, now it goes in every curry",
+		"peppers, i picked them out as a kid and now i love them",
 	},
 	"What's the most useless talent you have?": {
 		"my most useless talent is that i can say the alphabet backwards really fast",
@@ -143,6 +175,8 @@ var packIdeas = map[string][]string{
 		"i can wiggle my ears one at a time, very useless",
 		"i know the name of every character in a soap opera i stopped watching years ago, useless talent",
 		"a useless talent of mine is guessing the weight of things",
+		"naming any dog breed from across a park, useless but impressive talent",
+		"i can do a perfect impression of a dial up modem, totally useless",
 	},
 	"Describe your bedroom in one sentence.": {
 		"my bedroom is a bed surrounded by a chair with all my clothes on it",
@@ -151,6 +185,8 @@ var packIdeas = map[string][]string{
 		"a bedroom that looks tidy until you open the wardrobe",
 		"my bedroom is blue walls, a broken blind and a cat on the bed",
 		"bedroom in one sentence: posters i'm too old for and a very good duvet",
+		"my bedroom has one sock on the floor at all times",
+		"a bedroom with more books than shelves",
 	},
 	"What's the last thing that made you laugh out loud?": {
 		"my dog tried to jump on the sofa, missed, and pretended it meant to. laughed out loud",
@@ -159,6 +195,8 @@ var packIdeas = map[string][]string{
 		"the last thing that made me laugh was my friend falling off a bench in slow motion",
 		"someone at work replied all to the whole company asking where the biscuits were, made me laugh so much",
 		"a typo in a group chat that turned dinner into sinner, i laughed so loud",
+		"my nephew calling a cucumber a green banana, laughed out loud",
+		"a dog on tv trying to catch a bubble, made me laugh",
 	},
 	"What's a rule your family had that other families didn't?": {
 		"family rule: no phones at the table, and the table was also the sofa",
@@ -167,6 +205,8 @@ var packIdeas = map[string][]string{
 		"our family rule was no shoes past the kitchen, ever",
 		"our family wasn't allowed to say bored, you'd get given a chore",
 		"a rule in my family was that birthdays lasted a whole week",
+		"our family rule: pudding only if you told a joke",
+		"a family rule that the radio stayed on during dinner",
 	},
 	"What's your most irrational fear?": {
 		"my most irrational fear is that the escalator will eat my shoelace",
@@ -175,6 +215,8 @@ var packIdeas = map[string][]string{
 		"that fear that i've left the oven on, every time, even when i didn't use it",
 		"deep water where you can't see the bottom, irrational but real",
 		"an irrational fear of balloons popping near my face",
+		"irrational fear that my phone will fall down a drain",
+		"the fear of a lift getting stuck, totally irrational",
 	},
 	"What was your first phone, and what did you do with it?": {
 		"my first phone was a nokia, i played snake on it until the buttons wore off",
@@ -183,6 +225,8 @@ var packIdeas = map[string][]string{
 		"a brick of a phone that could only call my mum, which was the point",
 		"my first phone had a camera that took photos the size of a stamp, i took hundreds",
 		"a sliding phone, i just slid it open and shut all day",
+		"a samsung slider, my first phone, lost it at a bus stop",
+		"a phone with a tiny keyboard, the first one, i wrote terrible songs on it",
 	},
 	"Where would you go if you could leave tomorrow, all expenses paid?": {
 		"i'd go to japan tomorrow if it was all paid, just for the food",
@@ -191,6 +235,8 @@ var packIdeas = map[string][]string{
 		"somewhere with a beach and no wifi, all expenses paid, gone tomorrow",
 		"the amalfi coast, if someone paid i'd just eat lemons all day",
 		"canada, stay in a cabin by a lake, all paid, gone tomorrow",
+		"i'd leave tomorrow for mexico and eat tacos every day",
+		"norway, all paid, to see the fjords",
 	},
 	"What's the worst haircut you've ever had?": {
 		"worst haircut was a bowl cut my mum did with actual kitchen scissors",
@@ -199,6 +245,8 @@ var packIdeas = map[string][]string{
 		"curtains in the 90s, that haircut was a crime",
 		"the barber sneezed mid cut, worst haircut, wore a hat for a month",
 		"a perm that made me look like a poodle, the worst haircut",
+		"the haircut where they shaved a line in my eyebrow by mistake",
+		"frosted tips in year 8, terrible haircut",
 	},
 	"What's something you're secretly proud of?": {
 		"secretly proud that i've kept a cactus alive for six years",
@@ -207,6 +255,8 @@ var packIdeas = map[string][]string{
 		"my spreadsheet of every book i've read, secretly very proud of it",
 		"proud that i've never missed my best friend's birthday",
 		"something i'm secretly proud of is that i can cook rice without a cooker",
+		"secretly proud i remember everyone's birthday",
+		"proud that i ran a 10k without stopping once",
 	},
 	"What's a movie you've watched way too many times?": {
 		"home alone. i've watched that movie way too many times",
@@ -215,6 +265,8 @@ var packIdeas = map[string][]string{
 		"mean girls, i can quote the whole movie",
 		"paddington 2. too many times. no regrets",
 		"a movie about a dog who plays basketball, my little brother made me watch it daily",
+		"jurassic park, watched that movie more than any other",
+		"the notebook, watched that film so often, cried every time",
 	},
 	"What's the best meal you've ever eaten?": {
 		"best meal was fish and chips on a cold beach after a long walk",
@@ -223,6 +275,8 @@ var packIdeas = map[string][]string{
 		"the best meal i ever ate was a paella cooked on a camping stove",
 		"a burger at 3am after a wedding, that was the best meal",
 		"street tacos from a stall, best meal, cost about two quid",
+		"a curry on my first night in delhi, best meal of my life",
+		"bread and cheese on a mountain top, best meal i've eaten",
 	},
 	"What would you name a boat if you had one?": {
 		"i'd name my boat the unsinkable ii",
@@ -231,6 +285,8 @@ var packIdeas = map[string][]string{
 		"name a boat sea you later, obviously",
 		"my boat would be called the office so i can say i'm at the office",
 		"if i had a boat i'd name it plan b",
+		"row your own way, that's the boat name",
+		"i'd call my boat the soggy biscuit",
 	},
 	"What's the first thing you do when you get home?": {
 		"first thing when i get home: take my bra off, no question",
@@ -239,6 +295,8 @@ var packIdeas = map[string][]string{
 		"kettle on, first thing, every time i get home",
 		"open the fridge first even though i know what's in it",
 		"phone on charge as soon as i'm home, then look at it for an hour",
+		"the first thing is shower off the day",
+		"get home, put music on, then think about dinner",
 	},
 	"What's a habit you've been trying to break?": {
 		"biting my nails, the habit i've been trying to break since i was 8",
@@ -247,6 +305,8 @@ var packIdeas = map[string][]string{
 		"staying up till 2am for no reason, i keep trying to break it",
 		"buying coffee every day when i have a machine at home, bad habit",
 		"the habit of leaving cups in every room",
+		"snacking at midnight, trying so hard to break it",
+		"the habit of hitting snooze five times",
 	},
 	"What's your earliest memory?": {
 		"my earliest memory is sitting in a washing basket in the garden",
@@ -255,6 +315,8 @@ var packIdeas = map[string][]string{
 		"falling asleep under the kitchen table at a party, earliest thing i remember",
 		"earliest one is my dad carrying me on his shoulders at the zoo",
 		"the earliest memory i have is the smell of my first nursery, weirdly",
+		"a ride on a red tractor at my uncle's farm, my earliest memory",
+		"earliest thing i can remember is a thunderstorm and hiding under a blanket",
 	},
 	"What's the most trouble you got into at school?": {
 		"most trouble i got into at school was for setting off the fire alarm by accident with toast",
@@ -263,6 +325,8 @@ var packIdeas = map[string][]string{
 		"the most trouble was when i forged my mum's signature, badly",
 		"in trouble at school for climbing on the roof to get a ball",
 		"we got in trouble for swapping names with a supply teacher for a whole lesson",
+		"a water fight in the corridor got me in real trouble at school",
+		"skipped sports day to go to the shop, most trouble i've been in",
 	},
 	"What's a compliment you still remember?": {
 		"a compliment i still remember: a stranger said i had a kind laugh",
@@ -271,6 +335,8 @@ var packIdeas = map[string][]string{
 		"a kid told me i looked like a princess in my work uniform, best compliment",
 		"an old lady said i had honest eyes, i remember that compliment years later",
 		"my teacher said my handwriting was beautiful, i was 7 and still remember",
+		"a stranger said my laugh made their day, i still remember it",
+		"being told i was a good listener, the compliment i remember most",
 	},
 	"What's your comfort TV show when you're sick?": {
 		"friends, every time i'm sick, it's my comfort show",
@@ -279,6 +345,8 @@ var packIdeas = map[string][]string{
 		"gilmore girls when i'm sick in bed",
 		"any cooking show, i watch them when i'm sick and can't eat",
 		"the office, comfort tv, i put it on and fall asleep",
+		"when i'm sick it's old doctor who, comfort tv",
+		"the vicar of dibley when i'm sick, always",
 	},
 	"What's the longest you've ever been awake, and why?": {
 		"about 30 hours awake for a flight that got delayed twice",
@@ -287,6 +355,8 @@ var packIdeas = map[string][]string{
 		"the longest i was awake was with a newborn, i stopped counting",
 		"a night shift then a wedding the next day, so 28 hours awake",
 		"i was awake 36 hours playing a video game when i was 15",
+		"awake for 32 hours after missing a connecting flight",
+		"the longest was a charity gaming stream, 26 hours awake",
 	},
 	"What's something everyone loves that you just don't get?": {
 		"avocado. everyone loves it, i just don't get it",
@@ -295,6 +365,8 @@ var packIdeas = map[string][]string{
 		"the hype about coffee shops with no tables, everyone loves them and i don't get why",
 		"everyone loves the beach and the sand thing is lost on me",
 		"true crime podcasts, everyone loves them, i don't get it",
+		"everyone loves camping, sleeping on the ground makes no sense",
+		"sushi, everyone loves it, not me",
 	},
 	"If your pet could talk, what would it complain about?": {
 		"my cat would complain that dinner is always five minutes late",
@@ -303,6 +375,8 @@ var packIdeas = map[string][]string{
 		"my rabbit would complain about the vet, and about me",
 		"my cat would talk about the empty bit in the middle of her food bowl",
 		"if my pet could talk, it'd complain the sofa isn't big enough for both of us",
+		"my dog would complain about bath time every sunday",
+		"if the cat could talk she'd complain i'm always on my laptop",
 	},
 	"What's the weirdest thing in your fridge right now?": {
 		"the weirdest thing in my fridge right now is a single boiled egg with a face drawn on it",
@@ -311,6 +385,8 @@ var packIdeas = map[string][]string{
 		"half a lemon that's been in the fridge so long it's gone hard",
 		"a birthday cake candle in the fridge, no idea why",
 		"my fridge has a sock in it right now. long story",
+		"a jar of olives from a party two years ago in my fridge",
+		"a bag of chestnuts from christmas is chilling in the fridge",
 	},
 	"What's a word you always misspell?": {
 		"necessary. i always misspell that word, every time",
@@ -319,14 +395,18 @@ var packIdeas = map[string][]string{
 		"rhythm, that word has no business being spelt like that",
 		"i misspell separate every time, always",
 		"the word accommodation, i always forget a letter",
+		"i always misspell conscience",
+		"the word i can't spell is queue, too many vowels",
 	},
 	"What's the best thing about the place you grew up?": {
 		"the chip shop by the sea, best thing about the place i grew up",
 		"you could walk everywhere as i grew up there, loved that",
-		"a massive park with a lake near where we lived, best part of growing up",
+		"a massive park with a lake near where i grew up, loved it",
 		"everyone knew everyone in the town i grew up in, good and bad",
 		"the place is so quiet at night, that's the best bit",
 		"our town had a bakery that opened at 5am, i miss the place",
+		"the summer fair every august, loved that about growing up there, best bit of the place",
+		"the place i'm from had the best fish and chips",
 	},
 	"What's the most spontaneous thing you've ever done?": {
 		"the most spontaneous thing i've done was booking a flight to rome the night before",
@@ -335,6 +415,8 @@ var packIdeas = map[string][]string{
 		"adopted a cat i met in a car park, most spontaneous thing ever",
 		"quit my job on a friday and moved on the monday, spontaneous or stupid",
 		"said yes to a stranger's spare ticket to a gig, spontaneous and brilliant",
+		"signed up for a marathon on a whim, spontaneous",
+		"dyed my hair pink on a wednesday, spontaneous",
 	},
 	"What game did you play most as a kid?": {
 		"as a kid i played pokemon on my gameboy more than anything",
@@ -343,6 +425,8 @@ var packIdeas = map[string][]string{
 		"tag in the school playground, every single break",
 		"the sims, played for hours as a kid, built houses with no doors",
 		"cards with my grandad, that game most of all",
+		"tetris on my dad's old computer, every day when i was a kid",
+		"the game was football in the street till it got dark",
 	},
 	"What's your worst cooking disaster?": {
 		"my worst cooking disaster: i microwaved an egg and it exploded",
@@ -351,6 +435,8 @@ var packIdeas = map[string][]string{
 		"cooking pasta with no water, don't ask, the pan is gone",
 		"cooked a curry so hot nobody could eat it, not even me",
 		"a cooking disaster where i forgot the chicken in the oven for 3 hours",
+		"worst cooking disaster: a pancake stuck to the ceiling",
+		"i once cooked rice so long it turned to glue, total disaster",
 	},
 	"What would your perfect Sunday look like?": {
 		"perfect sunday: a lie in, a roast and a nap on the sofa",
@@ -359,6 +445,8 @@ var packIdeas = map[string][]string{
 		"perfect sunday is the market in the morning and doing nothing after",
 		"sunday in bed with a book and someone bringing me coffee",
 		"the perfect sunday looks like football on tv and a takeaway",
+		"a perfect sunday is gardening then a long bath",
+		"sunday football first thing, a movie at night, perfect",
 	},
 	"What's a piece of technology you refuse to use?": {
 		"a smart speaker, i refuse to have tech listening to me",
@@ -367,6 +455,8 @@ var packIdeas = map[string][]string{
 		"voice notes, refuse, just text me",
 		"the technology i refuse to use is a smart fridge, why would a fridge need wifi",
 		"contactless on my phone, i refuse, i like my card",
+		"a robot hoover, i refuse, it scares the dog",
+		"sleep trackers, i refuse, technology in my bed no thanks",
 	},
 	"What's the kindest thing a stranger has done for you?": {
 		"a stranger paid for my bus when my card didn't work, kindest thing ever",
@@ -375,6 +465,8 @@ var packIdeas = map[string][]string{
 		"someone gave me their seat on a train when i was crying, so kind",
 		"a stranger lent me a phone charger in an airport and waited with me",
 		"kindest thing a stranger did was help me carry a sofa up four floors",
+		"a stranger gave me their umbrella in a storm and walked off",
+		"someone i didn't know paid for my groceries when my card failed, so kind",
 	},
 	"What's the last photo on your phone?": {
 		"the last photo on my phone is a screenshot of a bus timetable",
@@ -383,6 +475,8 @@ var packIdeas = map[string][]string{
 		"a menu i wanted to show my friend, last thing on my phone",
 		"my phone's last photo is a picture of my fridge for a shopping list",
 		"a sunset that looks way worse in the picture than it was, latest photo",
+		"the last photo is my friend's new haircut",
+		"a cat in a shop window, that's the latest photo",
 	},
 	"What's a tradition you'd like to start?": {
 		"i'd like to start a tradition of a picnic on the first warm day of the year",
@@ -391,5 +485,7 @@ var packIdeas = map[string][]string{
 		"pancake friday as a tradition, why should tuesday have all the fun",
 		"a walk on new year's day no matter the weather, should be a tradition",
 		"a yearly holiday with my old school friends, a tradition to start",
+		"pancake breakfast on the first day of spring as a tradition",
+		"swapping books at christmas, a new tradition for us",
 	},
 }

@@ -230,3 +230,17 @@ func TestScriptedAvoidsPhrasesRobotsUsedElsewhere(t *testing.T) {
 		t.Fatalf("%d of 40 answers repeat a phrase of an earlier match's robot", repeats)
 	}
 }
+
+// Every idea of the pack names its prompt's topic in its own words.
+func TestPackIdeasMentionTheirTopic(t *testing.T) {
+	for prompt, ideas := range packIdeas {
+		if len(ideas) < 6 {
+			t.Errorf("%q has %d ideas, want at least 6", prompt, len(ideas))
+		}
+		for _, idea := range ideas {
+			if !mentions(idea, prompt) {
+				t.Errorf("%q: idea %q does not mention the topic", prompt, idea)
+			}
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/turing"
 	"github.com/arena-hq/arena/modules/loadgen"
 )
 
@@ -45,7 +46,36 @@ func newBenchCmd() *cobra.Command {
 	f.DurationVar(&o.Progress, "progress", 2*time.Second, "interval of progress lines")
 	f.BoolVar(&o.KeepDir, "keep", false, "keep the self-started server's directory (config, logs, data)")
 	f.StringVar(&o.ProfileDir, "profile", "", "write CPU, mutex and block profiles of the self-started server's arena phase to this directory")
-	cmd.AddCommand(newRawPipelineCmd())
+	cmd.AddCommand(newRawPipelineCmd(), newTuringCmd())
+	return cmd
+}
+
+// newTuringCmd measures how often an automated detective picks the human
+// out of the robots (docs/robots.md).
+func newTuringCmd() *cobra.Command {
+	o := turing.DefaultOptions()
+	cmd := &cobra.Command{
+		Use:    "turing",
+		Short:  "Measure how often a detective using timing and text signals picks the human out of the robots",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			rep, err := turing.Run(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			rep.Write(cmd.OutOrStdout())
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&o.Matches, "matches", o.Matches, "matches to play")
+	f.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds per match")
+	f.IntVar(&o.Robots, "robots", o.Robots, "robots per match, beside the one simulated human")
+	f.DurationVar(&o.Window, "window", o.Window, "answer window")
+	f.Uint64Var(&o.Seed, "seed", o.Seed, "seed of the simulation and of the scripted model")
+	f.BoolVar(&o.Learn, "learn", o.Learn, "robots reword humans' answers from earlier matches (robot.learn)")
+	f.BoolVar(&o.Blank, "blank", o.Blank, "robots know nothing of the log: built-in timing prior, no style, nothing learned")
 	return cmd
 }
 

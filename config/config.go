@@ -105,6 +105,14 @@ type Game struct {
 // Robot configures the robot role.
 type Robot struct {
 	Personalities []string `mapstructure:"personalities"` // ids this instance runs; empty: all
+	// Learn lets robots reword answers that humans gave to the same prompt
+	// in other matches; never those of the current match's players.
+	Learn bool `mapstructure:"learn"`
+	// HumanTiming has robots type and answer at times drawn from how humans
+	// play (and sometimes not answer, as humans do). false: each robot
+	// answers on its personality's delay and typing speed, and always
+	// answers; for load tests and tests that need every robot to answer.
+	HumanTiming bool `mapstructure:"human_timing"`
 }
 
 // Personality is one robot of the stable.

@@ -49,6 +49,7 @@ func Default() Config {
 			ReplicationFactor: -1,
 		},
 		DataDir: "./data",
+		Robot:   Robot{Learn: true, HumanTiming: true},
 		LLM: LLM{
 			Model:      DefaultModel,
 			Timeout:    20 * time.Second,

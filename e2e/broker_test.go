@@ -26,6 +26,7 @@ game:
   answer_window: 15s
   vote_window: 10s
   results_pause: 300ms
+robot: {human_timing: false} # every robot answers (docs/robots.md)
 robots:
   - {id: b-student, name: Maya, model: scripted, system_prompt: You are Maya., delay: {min: 500ms, max: 1s}, typing_cps: 200}
   - {id: b-scientist, name: Viktor, model: scripted, system_prompt: You are Viktor., delay: {min: 500ms, max: 1s}, typing_cps: 200}

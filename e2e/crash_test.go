@@ -31,6 +31,7 @@ game:
   vote_window: 4s
   results_pause: 200ms
   lobby_wait: 500ms
+robot: {human_timing: false} # every robot answers (docs/robots.md)
 robots:
   - id: fast-student
     name: Maya

@@ -41,6 +41,7 @@ game:
   lobby_wait: 1s
 log:
   level: info
+robot: {human_timing: false} # every robot answers (docs/robots.md)
 robots:
   - id: e2e-student
     name: Maya

@@ -49,6 +49,10 @@ const (
 	KindVote   = "vote"
 )
 
+// NoOne is the vote "no one, they are all robots": VoteCast.Seat (and a
+// robot's ResponseGenerated.Vote) where no other human may be present.
+const NoOne = "none"
+
 // End reasons.
 const (
 	EndCompleted = "completed"
@@ -247,7 +251,7 @@ func (a *AnswerSubmitted) Validate() error {
 	return nil
 }
 
-// VoteCast is Voter's pick of the seat they believe is human.
+// VoteCast is Voter's pick of the seat they believe is human, or NoOne.
 // Written by the gateway for humans and by the orchestrator for robots.
 type VoteCast struct {
 	Voter string `json:"voter"`
@@ -260,7 +264,7 @@ func (v *VoteCast) Validate() error {
 	if err := validSeat("voter", v.Voter); err != nil {
 		return err
 	}
-	if err := validSeat("seat", v.Seat); err != nil {
+	if err := validPick("seat", v.Seat); err != nil {
 		return err
 	}
 	if v.Round < 1 {
@@ -338,6 +342,30 @@ type RobotCommand struct {
 	Candidates []string   `json:"candidates,omitempty"` // seats it may vote for
 	DeadlineMs int64      `json:"deadlineMs"`           // unix ms; past it the command is skipped
 	MaxChars   int        `json:"maxChars"`
+
+	// The schedule, drawn by the orchestrator from how humans play, so the
+	// robot only carries it out (scaled by its personality's speed). Offsets
+	// are from StartedMs: the round's start for an answer, voting's for a
+	// vote. A command without StartedMs is from an older orchestrator.
+	StartedMs     int64 `json:"startedMs,omitempty"`     // unix ms
+	TypingAfterMs int64 `json:"typingAfterMs,omitempty"` // when "typing" shows; 0: it never does
+	ReplyAfterMs  int64 `json:"replyAfterMs,omitempty"`  // when the answer or vote lands
+	Silent        bool  `json:"silent,omitempty"`        // give no answer (after typing, if TypingAfterMs > 0)
+
+	// What the answer is written from. Slot (of Slots) is this robot's share
+	// of the answer ideas, so robots answering the same round at once never
+	// pick the same one; Earlier holds the match's answers of earlier rounds
+	// (phrases not to repeat); Style holds a few recent human answers whose
+	// length, case and punctuation to match; Learned holds human answers to
+	// this prompt in other matches (never this match's players), to reword.
+	Slot    int        `json:"slot,omitempty"`
+	Slots   int        `json:"slots,omitempty"`
+	Earlier []SeatText `json:"earlier,omitempty"`
+	Style   []string   `json:"style,omitempty"`
+	Learned []string   `json:"learned,omitempty"`
+	// Avoid holds robots' answers to this prompt in other matches: their
+	// history is public, so their phrases would name a robot.
+	Avoid []string `json:"avoid,omitempty"`
 }
 
 func (*RobotCommand) EventType() string { return TypeRobotCommand }
@@ -355,6 +383,10 @@ func (c *RobotCommand) Validate() error {
 		return fieldErr("deadlineMs", "required")
 	case c.Kind == KindVote && len(c.Candidates) == 0:
 		return fieldErr("candidates", "required for a vote")
+	case c.StartedMs < 0 || c.TypingAfterMs < 0 || c.ReplyAfterMs < 0:
+		return fieldErr("startedMs", "the schedule's times must be >= 0")
+	case c.Slots < 0 || c.Slot < 0 || (c.Slots > 0 && c.Slot >= c.Slots):
+		return fieldErr("slot", "must be 0..slots-1")
 	}
 	return validSeat("seat", c.Seat)
 }
@@ -398,7 +430,7 @@ func (r *ResponseGenerated) Validate() error {
 	case r.Round < 1:
 		return fieldErr("round", "must be >= 1")
 	case r.Kind == KindVote:
-		if err := validSeat("vote", r.Vote); err != nil {
+		if err := validPick("vote", r.Vote); err != nil {
 			return err
 		}
 	}
@@ -421,6 +453,14 @@ func (r *ResponseFailed) Validate() error {
 		return fieldErr("commandId", "required")
 	}
 	return validSeat("seat", r.Seat)
+}
+
+// validPick accepts what a vote may name: a seat letter or NoOne.
+func validPick(field, s string) error {
+	if s == NoOne {
+		return nil
+	}
+	return validSeat(field, s)
 }
 
 func validSeat(field, s string) error {

@@ -91,11 +91,12 @@ func TestFullMatch(t *testing.T) {
 	assertFinished(t, s, events.EndCompleted, l.evs[len(l.evs)-1].Time)
 
 	// Worked by hand: +100 to a voter who picks C (Ada, the only human);
-	// +50 to Ada for each robot that voted and did not pick her.
+	// +50 to Ada for each robot that voted and did not pick her, in the
+	// rounds she answered.
 	wantAwards := []map[string]int{
 		{"A": 100, "B": 0, "C": 50, "D": 100},  // C→A A→C D→C B→A: B missed her
 		{"A": 0, "B": 100, "C": 50, "D": 100},  // C→D A→B D→C B→C: A missed her
-		{"A": 0, "B": 0, "C": 100, "D": 0},     // C→A A→D D→B, B silent: A and D missed her
+		{"A": 0, "B": 0, "C": 0, "D": 0},       // C→A A→D D→B, B silent: Ada gave no answer, so no blend-in points
 		{"A": 100, "B": 100, "C": 0, "D": 100}, // C→B A→C D→C B→C: all found her
 		{"A": 0, "B": 0, "C": 0, "D": 0},       // nobody voted
 	}
@@ -104,7 +105,7 @@ func TestFullMatch(t *testing.T) {
 			t.Errorf("round %d awards %v, want %v", i+1, got, want)
 		}
 	}
-	wantScores := map[string]int{"A": 200, "B": 200, "C": 200, "D": 300}
+	wantScores := map[string]int{"A": 200, "B": 200, "C": 100, "D": 300}
 	if !maps.Equal(s.Scores, wantScores) {
 		t.Errorf("scores %v, want %v", s.Scores, wantScores)
 	}
@@ -125,7 +126,7 @@ func TestFullMatch(t *testing.T) {
 	wantReveal := []RevealView{
 		{Seat: "A", Name: "Curious Student", Personality: "curious-student", Model: "model-alpha", Score: 200, Correct: 2, Votes: 4},
 		{Seat: "B", Name: "Creative Artist", Personality: "creative-artist", Model: "model-gamma", Score: 200, Correct: 2, Votes: 3},
-		{Seat: "C", Human: true, Name: "Ada Lovelace", Score: 200, Correct: 0, Votes: 4},
+		{Seat: "C", Human: true, Name: "Ada Lovelace", Score: 100, Correct: 0, Votes: 4},
 		{Seat: "D", Name: "Skeptical Scientist", Personality: "skeptical-scientist", Model: "model-beta", Score: 300, Correct: 3, Votes: 4},
 	}
 	if !slices.Equal(v.Reveal, wantReveal) {

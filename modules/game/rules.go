@@ -174,10 +174,14 @@ func castVote(s *State, e events.Envelope, v *events.VoteCast) (move, *Rejection
 	if rej := inTime(s, v.Round, events.PhaseVoting); rej != nil {
 		return nil, rej
 	}
-	for _, seat := range []string{v.Voter, v.Seat} {
-		if s.SeatOf(seat) == nil {
-			return nil, reject(CodeUnknownSeat, "no one sits in seat %s", seat)
-		}
+	if s.SeatOf(v.Voter) == nil {
+		return nil, reject(CodeUnknownSeat, "no one sits in seat %s", v.Voter)
+	}
+	switch {
+	case v.Seat == events.NoOne && !NoOneAllowed(s):
+		return nil, reject(CodeUnknownSeat, "\"no one\" is not a vote here: this match has more than one human")
+	case v.Seat != events.NoOne && s.SeatOf(v.Seat) == nil:
+		return nil, reject(CodeUnknownSeat, "no one sits in seat %s", v.Seat)
 	}
 	if v.Voter == v.Seat {
 		return nil, reject(CodeSelfVote, "seat %s cannot vote for itself", v.Voter)
@@ -193,6 +197,14 @@ func castVote(s *State, e events.Envelope, v *events.VoteCast) (move, *Rejection
 			s.closeVoting(e.Time)
 		}
 	}, nil
+}
+
+// NoOneAllowed reports whether "no one, they are all robots" is a vote in
+// s: wherever no other human may be present, so that every voter has a
+// right answer. That is a match with one human, and any quick match, whose
+// players cannot know how many humans joined.
+func NoOneAllowed(s *State) bool {
+	return s.Settings.Mode == events.ModeQuick || s.humans() == 1
 }
 
 // reachDeadline moves the match on when a phase's timer runs out, so a

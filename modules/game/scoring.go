@@ -1,11 +1,15 @@
 package game
 
+import "github.com/arena-hq/arena/modules/events"
+
 // Points awarded when a round's voting closes.
 const (
-	// PointsSpotted goes to a voter whose pick is human.
+	// PointsSpotted goes to a voter whose pick is right: a human, or "no
+	// one" (events.NoOne) when the voter is the only human.
 	PointsSpotted = 100
-	// PointsBlendedIn goes to a human for every robot voter that did not
-	// pick them: blending in pays.
+	// PointsBlendedIn goes to a human who answered the round for every
+	// robot voter that did not pick them: blending in pays, but only for
+	// an answer given.
 	PointsBlendedIn = 50
 )
 
@@ -17,17 +21,36 @@ func (s *State) awards(r *Round) map[string]int {
 		won[seat.Letter] = 0
 	}
 	for _, v := range r.Votes {
-		if picked := s.SeatOf(v.Seat); picked != nil && picked.Human {
+		if s.RightVote(v) {
 			won[v.Voter] += PointsSpotted
 		}
 		if voter := s.SeatOf(v.Voter); voter == nil || voter.Human {
 			continue
 		}
 		for _, h := range s.Seats {
-			if h.Human && h.Letter != v.Seat {
+			if !h.Human || h.Letter == v.Seat {
+				continue
+			}
+			if a := r.answerOf(h.Letter); a != nil && !a.NoAnswer {
 				won[h.Letter] += PointsBlendedIn
 			}
 		}
 	}
 	return won
+}
+
+// RightVote reports whether v picked right: a human seat, or "no one" when
+// no human but the voter sits in the match. Scoring, the reveal and (for
+// the materializer's stats) detective accuracy all judge by it.
+func (s *State) RightVote(v Vote) bool {
+	if v.Seat == events.NoOne {
+		for _, seat := range s.Seats {
+			if seat.Human && seat.Letter != v.Voter {
+				return false
+			}
+		}
+		return true
+	}
+	picked := s.SeatOf(v.Seat)
+	return picked != nil && picked.Human
 }

@@ -23,8 +23,8 @@ type Summary struct {
 	Winners     []string       `json:"winners"`
 	WinnerNames []string       `json:"winnerNames"`
 	Robots      []RobotSummary `json:"robots"`
-	// Detective counts the votes of human voters and how many picked a
-	// human.
+	// Detective counts the decidable votes of human voters and how many
+	// were right (a human, or "no one" where no other human sat).
 	DetectiveVotes   int `json:"detectiveVotes"`
 	DetectiveCorrect int `json:"detectiveCorrect"`
 }
@@ -96,13 +96,17 @@ func Summarize(s *State) Summary {
 		}
 		sum.Robots = append(sum.Robots, rs)
 	}
+	// Detective accuracy counts human voters' decidable votes: those with a
+	// right answer (another human, or "no one" where it is a vote), judged
+	// as scoring judges them.
+	decidable := NoOneAllowed(s) || sum.Humans > 1
 	for _, r := range s.Rounds {
 		for _, vote := range r.Votes {
-			if voter := s.SeatOf(vote.Voter); voter == nil || !voter.Human {
+			if voter := s.SeatOf(vote.Voter); voter == nil || !voter.Human || !decidable {
 				continue
 			}
 			sum.DetectiveVotes++
-			if picked := s.SeatOf(vote.Seat); picked != nil && picked.Human {
+			if s.RightVote(vote) {
 				sum.DetectiveCorrect++
 			}
 		}

@@ -2,6 +2,7 @@ package game
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/arena-hq/arena/modules/events"
@@ -12,7 +13,8 @@ import (
 // tells who is human: no names, no robot ids, no scores (a score would give
 // away whose pick was human); Reveal, Scores and Timeline appear only once
 // the phase is finished. In the lobby Seats holds only your own seat, with
-// Joined counting the others: seat letters are handed out to humans first,
+// Joined counting the others in a private match (a quick one says nothing
+// of how many humans joined): seat letters are handed out to humans first,
 // so a letter seen in the lobby would name a human for the whole match.
 type View struct {
 	MatchID        string          `json:"matchId"`
@@ -27,8 +29,9 @@ type View struct {
 	You            string          `json:"you,omitempty"`
 	Host           bool            `json:"host,omitempty"` // you are the host
 	SeatsTotal     int             `json:"seatsTotal"`
-	Joined         int             `json:"joined,omitempty"` // lobby only: players seated so far
+	Joined         int             `json:"joined,omitempty"` // private lobby only: players seated so far
 	MaxAnswerChars int             `json:"maxAnswerChars"`
+	NoOneVote      bool            `json:"noOneVote,omitempty"` // "none" (no one: all robots) is a vote
 	Seats          []SeatView      `json:"seats"`
 	Answers        []AnswerView    `json:"answers"`
 	Votes          []VoteView      `json:"votes"`
@@ -78,7 +81,7 @@ type RevealView struct {
 	Personality string `json:"personality,omitempty"` // robot id
 	Model       string `json:"model,omitempty"`
 	Score       int    `json:"score"`
-	Correct     int    `json:"correct"` // votes that picked a human
+	Correct     int    `json:"correct"` // votes that were right (a human, or "none" when alone)
 	Votes       int    `json:"votes"`   // votes cast
 }
 
@@ -98,6 +101,7 @@ func ViewFor(s *State, seat string) View {
 		Answers:        answerViews(s),
 		Votes:          voteViews(s),
 		Scores:         map[string]int{},
+		NoOneVote:      NoOneAllowed(s),
 		Version:        s.Events,
 	}
 	if you := s.SeatOf(seat); you != nil {
@@ -117,7 +121,10 @@ func ViewFor(s *State, seat string) View {
 		d := s.Deadline
 		v.Deadline = &d
 	}
-	if s.Phase == events.PhaseLobby {
+	// A quick lobby does not count its players: robots fill the rest at
+	// the start, so the count would tell how many humans play (and "no
+	// one" is a vote in a quick match because players cannot know it).
+	if s.Phase == events.PhaseLobby && s.Settings.Mode != events.ModeQuick {
 		v.Joined = len(s.Seats)
 	}
 	if s.Phase == events.PhaseFinished {
@@ -149,16 +156,20 @@ func seatViews(s *State, you string) []SeatView {
 	return out
 }
 
-// answerViews lists every answer shown so far, by round then arrival: the
-// current round's only once answering is over, so an early answer does not
-// set the tone for the others.
+// answerViews lists every answer shown so far, by round then seat letter:
+// the current round's only once answering is over, so an early answer does
+// not set the tone for the others. Letter order says nothing about arrival
+// (the reducer keeps answers in arrival order), and seat letters are dealt
+// from a shuffled order, so it says nothing about who is human either.
 func answerViews(s *State) []AnswerView {
 	out := []AnswerView{}
 	for _, r := range s.Rounds {
 		if r.Number == s.Round && s.Phase == events.PhaseAnswering {
 			continue
 		}
-		for _, a := range r.Answers {
+		answers := slices.Clone(r.Answers)
+		slices.SortStableFunc(answers, func(a, b Answer) int { return strings.Compare(a.Seat, b.Seat) })
+		for _, a := range answers {
 			out = append(out, AnswerView{Round: r.Number, Seat: a.Seat, Text: a.Text, NoAnswer: a.NoAnswer})
 		}
 	}
@@ -197,7 +208,7 @@ func reveal(s *State, v *View) {
 				continue
 			}
 			rv.Votes++
-			if picked := s.SeatOf(vote.Seat); picked != nil && picked.Human {
+			if s.RightVote(Vote{Voter: vote.Voter, Seat: vote.Seat}) {
 				rv.Correct++
 			}
 		}

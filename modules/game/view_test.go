@@ -70,10 +70,14 @@ func TestLobbyViewShowsOnlyYourSeat(t *testing.T) {
 	s := newLog(t).lobby(ada, bob).state()
 	for seat, want := range map[string][]SeatView{"C": {{Seat: "C"}}, "A": {{Seat: "A"}}, "": {}} {
 		v := ViewFor(s, seat)
-		// A quick match starts on its own: no one is its host.
-		if !slices.Equal(v.Seats, want) || v.Joined != 2 || v.Host {
+		// A quick match starts on its own: no one is its host. Nor does
+		// its lobby count the humans who joined.
+		if !slices.Equal(v.Seats, want) || v.Joined != 0 || v.Host {
 			t.Errorf("lobby view of %q: seats %+v, joined %d, host %v", seat, v.Seats, v.Joined, v.Host)
 		}
+	}
+	if v := ViewFor(newLog(t).create(private).add(ada, bob).state(), "C"); v.Joined != 2 {
+		t.Errorf("a private lobby counts %d players, want 2", v.Joined)
 	}
 	if v := ViewFor(s, "C"); v.Deadline == nil || !v.Deadline.Equal(t0.Add(10*time.Second)) || v.SeatsTotal != 4 || v.Rounds != 5 || v.MaxAnswerChars != 20 || v.Version != 3 {
 		t.Errorf("lobby view %+v", v)

@@ -486,7 +486,7 @@ func (ss *session) event(s *game.State, f clientFrame) (events.Envelope, string,
 		}
 		p = &events.AnswerSubmitted{Seat: ss.seat, Round: f.Round, Text: f.Text}
 	case frameVote:
-		if len(f.Seat) != 1 || f.Seat[0] < 'A' || f.Seat[0] > 'Z' {
+		if f.Seat != events.NoOne && (len(f.Seat) != 1 || f.Seat[0] < 'A' || f.Seat[0] > 'Z') {
 			return events.Envelope{}, game.CodeUnknownSeat, ""
 		}
 		p = &events.VoteCast{Voter: ss.seat, Seat: f.Seat, Round: f.Round}

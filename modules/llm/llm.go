@@ -50,8 +50,14 @@ type Request struct {
 	Task        string   // TaskAnswer or TaskVote
 	Prompt      string   // the round's prompt
 	MaxChars    int      // answer length limit (the model is told it in the prompt too)
-	Candidates  []string // seat letters a vote may pick
+	Candidates  []string // seat letters a vote may pick (and events.NoOne where allowed)
 	Seed        string   // stable per command, so a redone command gives the same output
+	MatchID     string   // the robots of one match share out their ideas by it
+	Slot, Slots int      // this robot's share of the ideas (Slot of Slots)
+	Earlier     []string // answers of the match's earlier rounds: no phrase of them is repeated
+	Style       []string // recent human answers: length, case and punctuation to match
+	Learned     []string // human answers to this prompt in other matches, to reword
+	Avoid       []string // robots' answers to this prompt in other matches: public phrases not to repeat
 }
 
 // Message is one turn of the conversation.

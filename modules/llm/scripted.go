@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -18,12 +19,17 @@ import (
 // allows more.
 const scriptedMaxChars = 200
 
-// Scripted is the offline model: plausible, casual answers assembled from
-// per-personality fragments and words of the prompt, with no network and no
-// delay (robots add their own timing). Output is a pure function of
-// (llm.seed, Request.Seed, personality, task, prompt), so a redone command
-// gives the same answer while different matches and rounds get different
-// ones. It is safe for concurrent use.
+// Scripted is the offline model, with no network and no delay (robots add
+// their own timing). It answers the prompt it is given from ideas for that
+// prompt (the default pack's, see packIdeas, and human answers to it in
+// other matches, reworded), or for a prompt it has no ideas for, from the
+// personality's voice. The robots of one match share the ideas out by
+// Request.Slot, so no two of them tell the same story; no answer repeats a
+// phrase (a 4-gram) of the match's earlier answers; and when the request
+// carries human answers as Style, the answer takes its length, case and
+// end punctuation from one of them. Output is a pure function of the
+// request and llm.seed, so a redone command gives the same answer. It is
+// safe for concurrent use.
 type Scripted struct {
 	seed int64
 }
@@ -48,21 +54,382 @@ func (s *Scripted) Complete(ctx context.Context, req Request) (Response, error) 
 		}
 		text = req.Candidates[rng.IntN(len(req.Candidates))]
 	} else {
-		text = scriptedAnswer(rng, voiceFor(req.Personality), req.Prompt, req.MaxChars)
+		text = s.answer(rng, req)
 	}
 	return Response{Text: text, Model: config.ProviderScripted, Attempts: 1}, nil
 }
 
 // rng is seeded from everything the output may depend on, and nothing else.
 func (s *Scripted) rng(req Request) *rand.Rand {
+	return seeded(strconv.FormatInt(s.seed, 10), req.Seed, req.Personality, req.Task, req.Prompt, strings.Join(req.Candidates, ","))
+}
+
+func seeded(parts ...string) *rand.Rand {
 	h := fnv.New64a()
-	for _, part := range []string{strconv.FormatInt(s.seed, 10), req.Seed, req.Personality, req.Task, req.Prompt, strings.Join(req.Candidates, ",")} {
+	for _, part := range parts {
 		h.Write([]byte(part))
 		h.Write([]byte{0}) // separator: ("ab","c") and ("a","bc") must differ
 	}
 	sum := h.Sum64()
 	return rand.New(rand.NewPCG(sum, sum^0x9e3779b97f4a7c15))
 }
+
+// attempts bounds the answers tried before the one with the fewest
+// repeated phrases is taken.
+const attempts = 96
+
+// answer writes one answer to req.Prompt; see Scripted.
+func (s *Scripted) answer(rng *rand.Rand, req Request) string {
+	v := voiceFor(req.Personality)
+	limit := scriptedMaxChars
+	if req.MaxChars > 0 && req.MaxChars < limit {
+		limit = req.MaxChars
+	}
+	var st *style
+	if len(req.Style) > 0 {
+		st = styleOf(req.Style[rng.IntN(len(req.Style))])
+	}
+	used := map[string]bool{} // 4-grams, and whole answers (a short one has no 4-gram)
+	for _, t := range slices.Concat(req.Earlier, req.Avoid) {
+		for _, g := range fourGrams(t) {
+			used[g] = true
+		}
+		used["="+normalized(t)] = true
+	}
+	cores := s.cores(rng, req, v)
+	best, fewest := "", -1
+	for try := range attempts {
+		core := cores[try%len(cores)]
+		if st != nil && try < len(cores) { // of two ideas, the one nearer the room's length
+			if alt := cores[rng.IntN(len(cores))]; abs(len(alt)-st.length) < abs(len(core)-st.length) {
+				core = alt
+			}
+		}
+		if try >= len(cores) { // every idea as it stands was said: say one differently
+			core = vary(rng, core)
+		}
+		text := truncateWords(dress(rng, v, st, core, req.Prompt), limit)
+		hits := 0
+		for _, g := range append(fourGrams(text), "="+normalized(text)) {
+			if used[g] {
+				hits++
+			}
+		}
+		if hits == 0 {
+			return text
+		}
+		if fewest < 0 || hits < fewest {
+			best, fewest = text, hits
+		}
+	}
+	return best
+}
+
+// cores are the ideas this robot may answer with, in the order to try
+// them: its share of the prompt's ideas (the share fixed per match, so the
+// robots of a match never draw the same one), reworded human answers from
+// other matches first about half the time.
+func (s *Scripted) cores(rng *rand.Rand, req Request, v *voice) []string {
+	ideas := packIdeas[strings.TrimSpace(req.Prompt)]
+	known := len(ideas) > 0
+	if !known {
+		ideas = voiceCores(v, req.Prompt)
+	}
+	mine := share(ideas, seeded(strconv.FormatInt(s.seed, 10), req.MatchID, req.Prompt), req.Slot, req.Slots)
+	rng.Shuffle(len(mine), func(i, j int) { mine[i], mine[j] = mine[j], mine[i] })
+	var learned []string
+	for _, l := range share(req.Learned, seeded(req.MatchID, "learned"), req.Slot, req.Slots) {
+		if r := reword(rng, l); r != "" {
+			learned = append(learned, r)
+		}
+	}
+	// For a prompt the pack has no ideas for, what humans said beats the
+	// voice's generic phrases every time.
+	if len(learned) > 0 && (!known || rng.Float64() < 0.5) {
+		return append(learned, mine...)
+	}
+	return append(mine, learned...)
+}
+
+// share is slot's part of items, after a shuffle by perm that every robot
+// of the match makes alike. A part is never empty.
+func share(items []string, perm *rand.Rand, slot, slots int) []string {
+	order := perm.Perm(len(items))
+	var out []string
+	for i, j := range order {
+		if slots <= 1 || i%slots == slot%slots {
+			out = append(out, items[j])
+		}
+	}
+	if len(out) == 0 && len(items) > 0 {
+		out = append(out, items[order[slot%len(items)]])
+	}
+	return out
+}
+
+// voiceCores are answers from a personality's own phrases, for a prompt
+// the pack has no ideas for.
+func voiceCores(v *voice, prompt string) []string {
+	topic := topicOf(prompt)
+	details := v.details[categoryOf(prompt)]
+	var out []string
+	for i, body := range v.bodies {
+		if topic == "" && strings.Contains(body, "{t}") {
+			continue
+		}
+		for j, d := range details {
+			if (i+j)%2 == 0 { // half the pairs are plenty
+				out = append(out, strings.NewReplacer("{t}", topic, "{d}", d).Replace(body))
+			}
+		}
+	}
+	if len(out) == 0 {
+		out = append(out, details...)
+	}
+	return out
+}
+
+// style is how one human answer is written.
+type style struct {
+	sample string
+	length int    // runes
+	lower  bool   // no capital letters at all
+	end    string // its closing punctuation, maybe none
+}
+
+var endPunct = regexp.MustCompile(`[.!?…]+$`)
+
+func styleOf(sample string) *style {
+	sample = strings.TrimSpace(sample)
+	return &style{
+		sample: sample,
+		length: utf8.RuneCountInString(sample),
+		lower:  strings.ToLower(sample) == sample,
+		end:    endPunct.FindString(sample),
+	}
+}
+
+// dress turns an idea into a message: maybe an opener and a closer of the
+// personality's voice (fewer when the room writes short), its slang and
+// typos, then the room's case and end punctuation (or the voice's own).
+func dress(rng *rand.Rand, v *voice, st *style, core, prompt string) string {
+	text := core
+	short := st != nil && st.length < len(core)
+	if !short && rng.Float64() < 0.35 {
+		text = joinChat(pick(rng, v.openers), text)
+	}
+	if !short && rng.Float64() < 0.3 {
+		text = joinChat(text, pick(rng, v.closers))
+	}
+	if short && st.length*2 < len(core) { // the room writes far shorter: the gist, in about as many words
+		text = gist(longestClause(core), len(strings.Fields(st.sample))+2)
+	}
+	for _, a := range abbreviations {
+		if rng.Float64() < v.slang {
+			text = a.re.ReplaceAllString(text, a.short)
+		}
+	}
+	if rng.Float64() < v.typo/2 { // voices were tuned for one answer, not a whole match of them
+		text = swapTypo(rng, text, words(prompt))
+	}
+	lower := rng.Float64() < v.lower
+	if st != nil {
+		lower = st.lower
+		text = strings.TrimRight(text, ".!?… ") + st.end
+	}
+	if lower {
+		text = strings.ToLower(text)
+	} else {
+		text = sentenceCase(text)
+	}
+	return strings.TrimSpace(spaces.ReplaceAllString(text, " "))
+}
+
+// vary says an idea another way: its gist, its main clause alone, or its
+// clauses turned round, with some words swapped for others people use and a
+// filler or two.
+func vary(rng *rand.Rand, idea string) string {
+	clauses := clauseSplit.Split(idea, -1)
+	t := idea
+	switch n := len(clauses); {
+	case rng.Float64() < 0.3:
+		t = gist(longestClause(idea), 3+rng.IntN(4))
+	case n > 1 && rng.Float64() < 0.5:
+		// The longest clause carries the story; a short one is often just
+		// the prompt said back ("the worst haircut").
+		t = longestClause(idea)
+	case n > 1:
+		rng.Shuffle(n, func(i, j int) { clauses[i], clauses[j] = clauses[j], clauses[i] })
+		t = strings.Join(clauses, ", ")
+	}
+	for _, sw := range swaps {
+		if rng.Float64() < 0.5 {
+			t = sw.re.ReplaceAllString(t, sw.with)
+		}
+	}
+	// A filler or two, as people type them: before an article, a
+	// preposition, a common verb or a conjunction ("got like a mullet",
+	// "and honestly"), never inside a noun phrase.
+	words := strings.Fields(t)
+	var at []int
+	for i, w := range words {
+		if i > 0 && fillerBefore[strings.ToLower(w)] && !fillerWords[strings.ToLower(words[i-1])] {
+			at = append(at, i)
+		}
+	}
+	rng.Shuffle(len(at), func(i, j int) { at[i], at[j] = at[j], at[i] })
+	at = at[:min(len(at), 1+rng.IntN(2))]
+	slices.Sort(at)
+	for k := len(at) - 1; k >= 0; k-- {
+		words = slices.Insert(words, at[k], fillers[rng.IntN(len(fillers))])
+	}
+	return strings.Join(words, " ")
+}
+
+var (
+	fillers      = []string{"like", "literally", "basically", "honestly", "just"}
+	fillerWords  = map[string]bool{"like": true, "literally": true, "basically": true, "honestly": true, "just": true}
+	fillerBefore = map[string]bool{"a": true, "an": true, "the": true, "my": true, "every": true, "all": true,
+		"in": true, "at": true, "with": true, "about": true, "for": true, "on": true,
+		"was": true, "is": true, "got": true, "had": true, "made": true, "when": true, "because": true,
+		"and": true, "but": true, "then": true, "so": true, "still": true, "never": true, "always": true}
+)
+
+var clauseSplit = regexp.MustCompile(`\s*[,.:;]\s+`)
+
+// gist shortens a clause to at most about n words where it reads as a
+// whole: before a word that starts a new part of the sentence ("a perm
+// that made me look like a poodle" -> "a perm"). A clause with no such
+// place stays as it is.
+func gist(clause string, n int) string {
+	words := strings.Fields(clause)
+	if len(words) <= n {
+		return clause
+	}
+	for i := min(n, len(words)-1); i >= 3; i-- {
+		if gistBreak[strings.ToLower(words[i])] {
+			j := i
+			for j > 1 && fillerWords[strings.ToLower(words[j-1])] {
+				j--
+			}
+			if j >= 3 {
+				return strings.Join(words[:j], " ")
+			}
+		}
+	}
+	return clause
+}
+
+var gistBreak = map[string]bool{"and": true, "but": true, "because": true, "that": true, "which": true, "who": true,
+	"when": true, "with": true, "so": true, "until": true, "after": true, "before": true, "then": true, "from": true,
+	"for": true, "in": true, "at": true, "on": true, "to": true, "while": true, "since": true, "i": true}
+
+// longestClause is the clause of s with the most words: the story, where
+// a short clause is often just the prompt said back ("the worst haircut").
+func longestClause(s string) string {
+	return slices.MaxFunc(clauseSplit.Split(s, -1), func(a, b string) int {
+		return len(strings.Fields(a)) - len(strings.Fields(b))
+	})
+}
+
+// reword says a human's answer from another match in other words: no
+// filler opening, some words swapped for others people use, clauses
+// sometimes turned around, and no run of four words left as it was. It
+// returns "" when it cannot make it differ that much.
+func reword(rng *rand.Rand, text string) string {
+	orig := normalized(text)
+	t := strings.ToLower(strings.TrimSpace(strings.ToValidUTF8(text, "")))
+	t = strings.TrimRight(t, ".!?… ")
+	t = fillerStart.ReplaceAllString(t, "")
+	for _, sw := range swaps {
+		if sw.re.MatchString(t) && rng.Float64() < 0.8 {
+			t = sw.re.ReplaceAllString(t, sw.with)
+		}
+	}
+	if parts := strings.SplitN(t, ", ", 2); len(parts) == 2 && rng.Float64() < 0.5 && len(parts[1]) > 3 {
+		t = parts[1] + ", " + parts[0]
+	}
+	t = strings.TrimSpace(spaces.ReplaceAllString(t, " "))
+	// Not a phrase of four words copied: a reader who saw the original
+	// (in another match's history) must not find it here.
+	if sharesFourGram(t, text) {
+		if i := strings.Index(t, ", "); i > 0 && !sharesFourGram(t[:i], text) {
+			t = t[:i]
+		} else {
+			return ""
+		}
+	}
+	if normalized(t) == orig {
+		t = pick(rng, []string{"mine's ", "for me, ", "easy: ", "i'd say "}) + t
+	}
+	if t == "" || normalized(t) == orig {
+		return ""
+	}
+	return t
+}
+
+func sharesFourGram(a, b string) bool {
+	grams := fourGrams(b)
+	for _, g := range fourGrams(a) {
+		if slices.Contains(grams, g) {
+			return true
+		}
+	}
+	return false
+}
+
+var fillerStart = regexp.MustCompile(`^(?:(?:honestly|ok|okay|hmm+|lol|tbh|well|um+|so|oh|idk|i think|probably)[,.!]*\s+)+`)
+
+// swaps are words people use for one another.
+var swaps = func() []struct {
+	re   *regexp.Regexp
+	with string
+} {
+	pairs := [][2]string{
+		{"really", "so"}, {"very", "super"}, {"because", "cos"}, {"favorite", "fave"}, {"favourite", "fave"},
+		{"i think", "i reckon"}, {"a lot", "loads"}, {"amazing", "so good"}, {"awesome", "great"},
+		{"little", "small"}, {"mom", "mum"}, {"mother", "mum"}, {"father", "dad"}, {"probably", "prob"},
+		{"definitely", "def"}, {"every time", "always"}, {"house", "place"}, {"kids", "children"},
+		{"the best", "the greatest"}, {"terrible", "awful"}, {"funny", "hilarious"}, {"stupid", "daft"},
+		{"tv", "telly"}, {"loved", "adored"}, {"years ago", "ages ago"}, {"friend", "mate"}, {"friends", "mates"},
+		{"grandma", "gran"}, {"grandmother", "nan"}, {"went", "headed"},
+	}
+	out := make([]struct {
+		re   *regexp.Regexp
+		with string
+	}, len(pairs))
+	for i, p := range pairs {
+		out[i].re = regexp.MustCompile(`\b` + regexp.QuoteMeta(p[0]) + `\b`)
+		out[i].with = p[1]
+	}
+	return out
+}()
+
+// words splits text the way phrases are compared: lowercase runs of
+// letters, digits and apostrophes.
+func words(text string) []string {
+	return strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '\'' && r != '’'
+	})
+}
+
+func normalized(text string) string { return strings.Join(words(text), " ") }
+
+// fourGrams lists text's runs of four words: a phrase that recurs in two
+// answers is one a reader notices.
+func fourGrams(text string) []string {
+	w := words(text)
+	var out []string
+	for i := 0; i+4 <= len(w); i++ {
+		out = append(out, strings.Join(w[i:i+4], " "))
+	}
+	return out
+}
+
+// FourGrams is fourGrams for the turing measure's detective.
+func FourGrams(text string) []string { return fourGrams(text) }
+
+func abs(n int) int { return max(n, -n) }
 
 // voice is how one personality talks.
 type voice struct {
@@ -78,45 +445,6 @@ func voiceFor(id string) *voice {
 		return v
 	}
 	return voices[""]
-}
-
-func scriptedAnswer(rng *rand.Rand, v *voice, prompt string, maxChars int) string {
-	topic := topicOf(prompt)
-	detail := pick(rng, v.details[categoryOf(prompt)])
-	body := pick(rng, v.bodies)
-	if topic == "" {
-		// Without a topic, bodies that name it would read oddly; "{d}" alone
-		// is always a complete answer.
-		body = "{d}"
-	}
-	body = strings.NewReplacer("{t}", topic, "{d}", detail).Replace(body)
-
-	text := body
-	if rng.Float64() < 0.5 {
-		text = joinChat(pick(rng, v.openers), text)
-	}
-	if rng.Float64() < 0.45 {
-		text = joinChat(text, pick(rng, v.closers))
-	}
-	for _, a := range abbreviations {
-		if rng.Float64() < v.slang {
-			text = a.re.ReplaceAllString(text, a.short)
-		}
-	}
-	if rng.Float64() < v.typo {
-		text = swapTypo(rng, text)
-	}
-	if rng.Float64() < v.lower {
-		text = strings.ToLower(text)
-	} else {
-		text = sentenceCase(text)
-	}
-
-	limit := scriptedMaxChars
-	if maxChars > 0 && maxChars < limit {
-		limit = maxChars
-	}
-	return truncateWords(strings.TrimSpace(spaces.ReplaceAllString(text, " ")), limit)
 }
 
 // joinChat joins two fragments, ending the first sentence when the second
@@ -149,12 +477,15 @@ func pick(rng *rand.Rand, from []string) string {
 }
 
 // swapTypo swaps two inner letters of one longer word, the commonest slip
-// of a fast typist.
-func swapTypo(rng *rand.Rand, text string) string {
+// of a fast typist; never in a word of the prompt (keep), which a reader
+// would take for the answer's subject.
+func swapTypo(rng *rand.Rand, text string, keep []string) string {
 	words := strings.Split(text, " ")
 	var long []int
 	for i, w := range words {
-		if len(w) >= 5 && isASCIILetters(w) {
+		if len(w) >= 5 && isASCIILetters(w) && !slices.ContainsFunc(keep, func(k string) bool {
+			return len(k) >= 4 && strings.HasPrefix(strings.ToLower(w), k[:4])
+		}) {
 			long = append(long, i)
 		}
 	}

@@ -160,6 +160,7 @@ func benchConfig(httpAddr, brokerAddr, dataDir string, humans, rounds int) ([]by
 			"lobby_wait": "2s", "idle_timeout": "10m", "max_answer_chars": def.Game.MaxAnswerChars,
 		},
 		"log":    map[string]any{"level": "warn", "format": "text"},
+		"robot":  map[string]any{"human_timing": false}, // robots answer at once, always
 		"robots": robots,
 	}
 	return yaml.Marshal(cfg)

@@ -285,3 +285,25 @@ func TestStatsByVoterKind(t *testing.T) {
 		}
 	}
 }
+
+// TestStatsNoOneVote: a lone human's "no one, they are all robots" vote is
+// a right detection, not a failed one.
+func TestStatsNoOneVote(t *testing.T) {
+	solo := finishedState("m3", t0.Add(2*time.Hour),
+		[]game.Seat{human("A", "dana"), robot("B", "curious-student", "Curious", "m-x"), robot("C", "skeptic", "Skeptic", "m-y")},
+		map[string]int{"A": 100, "B": 0, "C": 0},
+		game.Round{
+			Answers: []game.Answer{ans("A", 500), ans("B", 1500), ans("C", 2500)},
+			Votes:   []game.Vote{vote("A", events.NoOne), vote("B", "A"), vote("C", "A")},
+		},
+		game.Round{
+			Answers: []game.Answer{ans("A", 500), ans("B", 1500), ans("C", 2500)},
+			Votes:   []game.Vote{vote("A", "B"), vote("B", "A"), vote("C", "A")},
+		},
+	)
+	v := NewViews()
+	v.Put(solo)
+	if d := v.Stats().Detectives; d.Votes != 2 || d.Correct != 1 {
+		t.Fatalf("detectives = %+v, want 2 votes (none, B) with 1 right", d)
+	}
+}

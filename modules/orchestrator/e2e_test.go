@@ -252,22 +252,31 @@ func (s *stack) playHuman(matchID, seat string, timeout time.Duration) *game.Sta
 
 // expectedScores recomputes the scores from the votes by the rules of
 // DESIGN.md, independently of the reducer: +100 to a voter whose pick is
-// human, +50 to each human for every robot voter that did not pick them.
+// human (or "none" when no other human plays), +50 to each human who
+// answered the round for every robot voter that did not pick them.
 func expectedScores(s *game.State) map[string]int {
 	human := map[string]bool{}
+	humans := 0
 	out := map[string]int{}
 	for _, seat := range s.Seats {
 		human[seat.Letter] = seat.Human
 		out[seat.Letter] = 0
+		if seat.Human {
+			humans++
+		}
 	}
 	for _, r := range s.Rounds {
+		answered := map[string]bool{}
+		for _, a := range r.Answers {
+			answered[a.Seat] = !a.NoAnswer
+		}
 		for _, v := range r.Votes {
-			if human[v.Seat] {
+			if human[v.Seat] || (v.Seat == events.NoOne && humans == 1 && human[v.Voter]) {
 				out[v.Voter] += 100
 			}
 			if !human[v.Voter] {
 				for h := range human {
-					if human[h] && h != v.Seat {
+					if human[h] && h != v.Seat && answered[h] {
 						out[h] += 50
 					}
 				}
@@ -298,10 +307,17 @@ func checkFinished(t *testing.T, st *game.State, rounds int) {
 	}
 }
 
-// robotPlay checks that every robot answered and voted in every round, and
-// never for itself.
+// robotPlay checks that every robot voted in every round, never for
+// itself, and answered most rounds: like people, robots sometimes give no
+// answer (a few percent of rounds; a third would be a fault).
 func robotPlay(t *testing.T, st *game.State) {
 	t.Helper()
+	silent, plays := 0, 0
+	defer func() {
+		if silent*3 > plays {
+			t.Fatalf("robots gave no answer in %d of %d rounds", silent, plays)
+		}
+	}()
 	for _, r := range st.Rounds {
 		for _, seat := range st.Seats {
 			if seat.Human {
@@ -313,10 +329,13 @@ func robotPlay(t *testing.T, st *game.State) {
 					answer = &r.Answers[i]
 				}
 			}
-			if answer == nil || answer.NoAnswer || answer.Text == "" {
-				t.Fatalf("robot %s (%s) did not answer round %d: %+v", seat.Letter, seat.RobotID, r.Number, answer)
-			}
-			if len([]rune(answer.Text)) > st.Settings.MaxAnswerChars {
+			plays++
+			switch {
+			case answer == nil || answer.Text == "":
+				t.Fatalf("robot %s (%s) has no answer in round %d: %+v", seat.Letter, seat.RobotID, r.Number, answer)
+			case answer.NoAnswer:
+				silent++
+			case len([]rune(answer.Text)) > st.Settings.MaxAnswerChars:
 				t.Fatalf("robot answer over the limit: %q", answer.Text)
 			}
 			votes := 0
@@ -462,7 +481,7 @@ func TestMatchWithOpenAICompatibleServer(t *testing.T) {
 	robotPlay(t, st)
 	for _, r := range st.Rounds {
 		for _, a := range r.Answers {
-			if seat := st.SeatOf(a.Seat); !seat.Human && !strings.HasPrefix(a.Text, "fake model says") {
+			if seat := st.SeatOf(a.Seat); !seat.Human && !a.NoAnswer && !strings.HasPrefix(a.Text, "fake model says") {
 				t.Fatalf("robot answer %q did not come from the model server", a.Text)
 			}
 		}

@@ -38,6 +38,7 @@ type Orchestrator struct {
 	bridge   *kafka.Group
 
 	mu      sync.Mutex
+	humans  *HumanPlay                // how humans play, learnt from the fold (robots' timing and text)
 	parts   map[int32]*fold.Partition // the folds of the assigned partitions
 	matches map[string]*match         // live matches only: a finished one is dropped
 }
@@ -58,7 +59,7 @@ func New(clients *kafka.Clients, reg prometheus.Registerer, logger *slog.Logger)
 	}
 	return &Orchestrator{
 		clients: clients, logger: logger.With("module", "orchestrator"), metrics: m, now: time.Now,
-		parts: map[int32]*fold.Partition{}, matches: map[string]*match{},
+		humans: NewHumanPlay(), parts: map[int32]*fold.Partition{}, matches: map[string]*match{},
 	}, nil
 }
 
@@ -119,7 +120,15 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 		return err
 	}
 	tail, _, err := fold.Tail(ctx, o.clients, parts, from, func(part *fold.Partition, r *kgo.Record, out fold.Outcome, err error) {
-		if err == nil && out.Match != nil && out.Match.State.Phase == events.PhaseFinished {
+		if err != nil {
+			return
+		}
+		if out.Applied() {
+			o.mu.Lock() // partitions fold on goroutines of their own
+			o.humans.Observe(out.Match.State, out.Event)
+			o.mu.Unlock()
+		}
+		if out.Match != nil && out.Match.State.Phase == events.PhaseFinished {
 			delete(part.Matches, out.Event.MatchID)
 		}
 	})
@@ -163,7 +172,8 @@ func (o *Orchestrator) revoked(_ context.Context, revoked map[string][]int32) {
 	}
 }
 
-// fold folds record r into its partition. A finished match leaves the
+// fold folds record r into its partition, and lets o.humans learn from
+// what was applied; callers hold o.mu. A finished match leaves the
 // partition's fold at once (the clock is done with it), so a late fact of a
 // finished match finds no match and changes nothing. It returns the match's
 // id ("" for a record that could not be read: the materializer
@@ -179,6 +189,9 @@ func (o *Orchestrator) fold(part *fold.Partition, r *kgo.Record) (string, *fold.
 		return "", nil
 	}
 	id := out.Event.MatchID
+	if out.Applied() {
+		o.humans.Observe(out.Match.State, out.Event)
+	}
 	if out.Verdict != nil {
 		o.logger.Debug("event rejected", "match_id", id, "event_id", out.Event.ID, "type", out.Event.Type, "reason", out.Verdict)
 	}
@@ -233,7 +246,7 @@ func (o *Orchestrator) tick(id string) {
 		o.mu.Unlock()
 		return
 	}
-	p := planFor(m.State, now, m.sent)
+	p := planWith(m.State, now, m.sent, o.humans)
 	var evs []events.Envelope
 	var cmds []events.Envelope
 	if p.deadline != nil {

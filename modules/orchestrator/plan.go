@@ -4,16 +4,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/game"
 )
-
-// robotLead is the share of the answer window after which robots are asked
-// to answer even if no human has answered yet, so that a robot with a slow
-// model and a human-like delay still finishes inside the window.
-const robotLead = 0.3
 
 // resendAfter is how long a published deadline may take to come back through
 // the log before it is published again. Its id is derived from the match,
@@ -32,8 +28,16 @@ type sent map[string]time.Time
 
 // planFor derives the due facts of s from its state alone, so that a
 // restarted or rebalanced orchestrator resumes every timer from the log.
-// It is pure: the caller publishes and records what it returns.
+// It is pure: the caller publishes and records what it returns. Robots are
+// timed from the built-in prior; planWith times them from what the log
+// taught a HumanPlay.
 func planFor(s *game.State, now time.Time, done sent) plan {
+	return planWith(s, now, done, nil)
+}
+
+// planWith is planFor with robots scheduled and styled from humans (nil:
+// the prior only).
+func planWith(s *game.State, now time.Time, done sent, humans *HumanPlay) plan {
 	var p plan
 	if s.Phase == "" || s.Phase == events.PhaseFinished {
 		return p
@@ -61,64 +65,117 @@ func planFor(s *game.State, now time.Time, done sent) plan {
 		}
 	}
 
-	r := s.CurrentRound()
-	if r == nil {
-		return p
-	}
-	switch s.Phase {
-	case events.PhaseAnswering:
-		at := answerDispatchAt(s, r)
-		for _, seat := range robotSeats(s) {
-			if hasAnswer(r, seat.Letter) {
-				continue
-			}
-			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindAnswer)
-			if _, ok := done[id]; ok {
-				continue
-			}
-			if now.Before(at) {
-				earliest(at)
-				continue
-			}
-			p.commands = append(p.commands, &events.RobotCommand{
-				CommandID: id, Kind: events.KindAnswer, RobotID: seat.RobotID, Seat: seat.Letter, Round: r.Number,
-				Prompt: r.Prompt, Answers: answersExcept(r, seat.Letter), DeadlineMs: s.Deadline.UnixMilli(),
-				MaxChars: s.Settings.MaxAnswerChars,
-			})
-		}
-	case events.PhaseVoting:
-		for _, seat := range robotSeats(s) {
-			if hasVote(r, seat.Letter) {
-				continue
-			}
-			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindVote)
-			if _, ok := done[id]; ok {
-				continue
-			}
-			p.commands = append(p.commands, &events.RobotCommand{
-				CommandID: id, Kind: events.KindVote, RobotID: seat.RobotID, Seat: seat.Letter, Round: r.Number,
-				Prompt: r.Prompt, Answers: answersExcept(r, ""), Candidates: candidates(s, seat.Letter),
-				DeadlineMs: s.Deadline.UnixMilli(), MaxChars: s.Settings.MaxAnswerChars,
-			})
-		}
-	}
+	p.commands = robotCommands(s, humans, func(id string) bool { _, ok := done[id]; return ok })
 	return p
 }
 
-// answerDispatchAt is when robots are asked to answer: as soon as the first
-// human has answered (robots then answer like people who read the room),
-// and at the latest a share of the window in, so they can finish.
-func answerDispatchAt(s *game.State, r *game.Round) time.Time {
-	latest := r.StartedAt.Add(time.Duration(float64(s.Settings.AnswerWindowMs)*robotLead) * time.Millisecond)
-	for _, a := range r.Answers {
-		if seat := s.SeatOf(a.Seat); seat != nil && seat.Human && !a.NoAnswer {
-			if a.At.Before(latest) {
-				return a.At
+// RobotCommands lists the commands the current phase of s asks of its
+// robots that have not answered (or voted) yet, in seat order. Robots get
+// their answer command as soon as the round starts, with a schedule drawn
+// from how humans play (humans; nil for the prior): they call the model at
+// once, hold the answer and show it when a human would have. The schedule
+// is seeded by the command id, so a re-sent command is the same command.
+// It is pure, and what the turing measure runs too.
+func RobotCommands(s *game.State, humans *HumanPlay) []*events.RobotCommand {
+	return robotCommands(s, humans, func(string) bool { return false })
+}
+
+// robotCommands is RobotCommands without the commands sent already, so a
+// tick with nothing to send costs no lookups of style and learned answers.
+func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) []*events.RobotCommand {
+	r := s.CurrentRound()
+	if r == nil {
+		return nil
+	}
+	var out []*events.RobotCommand
+	robots := robotSeats(s)
+	switch s.Phase {
+	case events.PhaseAnswering:
+		var earlier []events.SeatText
+		var style, learned, avoid []string
+		context := sync.OnceFunc(func() {
+			earlier = earlierAnswers(s)
+			style = styleSamples(s, humans)
+			learned = humans.Learned(r.Prompt, s.MatchID, playerIDs(s), maxLearned)
+			avoid = humans.RobotSaid(r.Prompt, s.MatchID, maxAvoid)
+		})
+		for slot, seat := range robots {
+			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindAnswer)
+			if hasAnswer(r, seat.Letter) || sent(id) {
+				continue
 			}
-			break
+			context()
+			t := humans.DrawRound(s.Settings.AnswerWindowMs, rngFor(id))
+			c := &events.RobotCommand{
+				CommandID: id, Kind: events.KindAnswer, RobotID: seat.RobotID, Seat: seat.Letter, Round: r.Number,
+				Prompt: r.Prompt, Answers: answersExcept(r, seat.Letter), DeadlineMs: s.Deadline.UnixMilli(),
+				MaxChars:  s.Settings.MaxAnswerChars,
+				StartedMs: r.StartedAt.UnixMilli(), TypingAfterMs: max(t.TypingMs, 0), ReplyAfterMs: t.AnswerMs,
+				Silent: t.AnswerMs < 0,
+				Slot:   slot, Slots: len(robots), Earlier: earlier, Style: style, Learned: learned, Avoid: avoid,
+			}
+			if c.Silent {
+				c.ReplyAfterMs = 0
+			}
+			out = append(out, c)
+		}
+	case events.PhaseVoting:
+		for _, seat := range robots {
+			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindVote)
+			if hasVote(r, seat.Letter) || sent(id) {
+				continue
+			}
+			out = append(out, &events.RobotCommand{
+				CommandID: id, Kind: events.KindVote, RobotID: seat.RobotID, Seat: seat.Letter, Round: r.Number,
+				Prompt: r.Prompt, Answers: answersExcept(r, ""), Candidates: candidates(s, seat.Letter),
+				DeadlineMs: s.Deadline.UnixMilli(), MaxChars: s.Settings.MaxAnswerChars,
+				StartedMs: r.VotingAt.UnixMilli(), ReplyAfterMs: humans.DrawVote(s.Settings.VoteWindowMs, rngFor(id)),
+			})
 		}
 	}
-	return latest
+	return out
+}
+
+// How much text context a command carries: enough to match the room and
+// reword an idea, small enough to keep commands small.
+const (
+	maxStyle   = 4
+	maxLearned = 3
+	maxAvoid   = 60
+)
+
+// earlierAnswers are the match's real answers of rounds before the current
+// one, in round then seat order: what no robot may repeat.
+func earlierAnswers(s *game.State) []events.SeatText {
+	var out []events.SeatText
+	for _, r := range s.Rounds[:max(len(s.Rounds)-1, 0)] {
+		out = append(out, answersExcept(&r, "")...)
+	}
+	return out
+}
+
+// styleSamples are recent human answers of other matches, topped up with
+// this match's humans' earlier answers while the log has few.
+func styleSamples(s *game.State, humans *HumanPlay) []string {
+	out := humans.Style(s.MatchID, maxStyle)
+	for i := len(s.Rounds) - 2; i >= 0 && len(out) < maxStyle; i-- {
+		for _, a := range s.Rounds[i].Answers {
+			if seat := s.SeatOf(a.Seat); seat != nil && seat.Human && !a.NoAnswer && len(out) < maxStyle {
+				out = append(out, a.Text)
+			}
+		}
+	}
+	return out
+}
+
+func playerIDs(s *game.State) []string {
+	var out []string
+	for _, seat := range s.Seats {
+		if seat.Human && seat.PlayerID != "" {
+			out = append(out, seat.PlayerID)
+		}
+	}
+	return out
 }
 
 // lobbyFull reports a quick match whose human seats are all taken.
@@ -174,7 +231,8 @@ func answersExcept(r *game.Round, seat string) []events.SeatText {
 	return out
 }
 
-// candidates are the seats a voter may pick: every other seat.
+// candidates are the seats a voter may pick: every other seat, and "no
+// one" where the rules allow it.
 func candidates(s *game.State, voter string) []string {
 	var out []string
 	for _, seat := range s.Seats {
@@ -183,5 +241,8 @@ func candidates(s *game.State, voter string) []string {
 		}
 	}
 	slices.Sort(out)
+	if game.NoOneAllowed(s) {
+		out = append(out, events.NoOne)
+	}
 	return out
 }

@@ -47,38 +47,61 @@ func answer(t *testing.T, s *game.State, seat string, at time.Duration) {
 	}
 }
 
-func TestPlanRobotsWaitForFirstHumanOrLeadTime(t *testing.T) {
+// Robots get their answer command when the round starts, with a schedule
+// inside the window, whatever the human does.
+func TestPlanRobotsAreAskedWhenTheRoundStarts(t *testing.T) {
 	s := started(t)
-	// Nothing due at the start; wake at 30% of the window (12s).
-	p := planFor(s, t0.Add(time.Second), sent{})
-	if len(p.commands) != 0 || p.deadline != nil || !p.wake.Equal(t0.Add(12*time.Second)) {
-		t.Fatalf("at 1s: %+v", p)
-	}
-	// At the lead time all three robots are asked.
-	p = planFor(s, t0.Add(12*time.Second), sent{})
+	p := planFor(s, t0, sent{})
 	if len(p.commands) != 3 {
-		t.Fatalf("at 12s: %d commands", len(p.commands))
+		t.Fatalf("at the round's start: %d commands, want 3", len(p.commands))
 	}
-	// A human answering at 5s brings the robots forward, with the answer as context.
-	answer(t, s, "A", 5*time.Second)
-	p = planFor(s, t0.Add(5*time.Second), sent{})
-	if len(p.commands) != 3 {
-		t.Fatalf("after the human answered: %d commands", len(p.commands))
+	for i, c := range p.commands {
+		if want := []string{"B", "C", "D"}[i]; c.Seat != want {
+			t.Fatalf("commands not in seat order: %s at %d", c.Seat, i)
+		}
+		if c.Kind != events.KindAnswer || c.Prompt != "p1" || c.Round != 1 || c.MaxChars != 100 ||
+			c.DeadlineMs != t0.Add(40*time.Second).UnixMilli() || c.StartedMs != t0.UnixMilli() ||
+			c.Slot != i || c.Slots != 3 {
+			t.Fatalf("command: %+v", c)
+		}
+		if !c.Silent && (c.ReplyAfterMs <= 0 || c.ReplyAfterMs >= 40_000 || c.TypingAfterMs > c.ReplyAfterMs) {
+			t.Fatalf("schedule outside the window: typing %d, reply %d", c.TypingAfterMs, c.ReplyAfterMs)
+		}
 	}
-	c := p.commands[0]
-	if c.Kind != events.KindAnswer || c.Prompt != "p1" || c.Round != 1 || c.MaxChars != 100 ||
-		c.DeadlineMs != t0.Add(40*time.Second).UnixMilli() || len(c.Answers) != 1 || c.Answers[0].Seat != "A" {
-		t.Fatalf("command: %+v", c)
+	// The same state plans the same commands: a re-sent command is the
+	// same command, schedule included.
+	again := planFor(s, t0.Add(3*time.Second), sent{})
+	if a, b := again.commands[1], p.commands[1]; a.ReplyAfterMs != b.ReplyAfterMs || a.TypingAfterMs != b.TypingAfterMs || a.Silent != b.Silent {
+		t.Fatalf("schedule not stable: %+v vs %+v", again.commands[1], p.commands[1])
 	}
 	// Sent commands are not sent again; a robot that answered gets none.
-	if p.commands[0].Seat != "B" {
-		t.Fatalf("commands not in seat order: %+v", p.commands)
-	}
 	done := sent{p.commands[0].CommandID: t0}
+	answer(t, s, "A", 5*time.Second)
 	answer(t, s, "C", 6*time.Second)
 	p = planFor(s, t0.Add(7*time.Second), done)
 	if len(p.commands) != 1 || p.commands[0].Seat != "D" {
 		t.Fatalf("want only D's command, got %+v", p.commands)
+	}
+}
+
+// Round 2's commands carry round 1's answers (not to be repeated) and the
+// human's as style.
+func TestPlanCarriesEarlierAnswersAndStyle(t *testing.T) {
+	s := started(t)
+	for _, seat := range []string{"A", "B", "C", "D"} {
+		answer(t, s, seat, time.Duration(len(seat))*time.Second)
+	}
+	for _, p := range []events.Payload{
+		&events.DeadlineReached{Phase: events.PhaseVoting, Round: 1},
+		&events.DeadlineReached{Phase: events.PhaseResults, Round: 1},
+	} {
+		if err := game.Apply(s, events.MustNew("m1", events.SourceOrchestrator, t0.Add(time.Minute), p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := planFor(s, t0.Add(time.Minute), sent{}).commands[0]
+	if c.Round != 2 || len(c.Earlier) != 4 || c.Earlier[0].Text != "hi A" || !slices.Equal(c.Style, []string{"hi A"}) {
+		t.Fatalf("round 2 command: %+v", c)
 	}
 }
 
@@ -112,7 +135,10 @@ func TestPlanVotesExcludeOwnSeat(t *testing.T) {
 		t.Fatalf("%d vote commands", len(p.commands))
 	}
 	for _, c := range p.commands {
-		if c.Kind != events.KindVote || slices.Contains(c.Candidates, c.Seat) || len(c.Candidates) != 3 || len(c.Answers) != 0 {
+		// One human: "no one" is a vote, for robots too.
+		if c.Kind != events.KindVote || slices.Contains(c.Candidates, c.Seat) || len(c.Candidates) != 4 ||
+			c.Candidates[3] != events.NoOne || len(c.Answers) != 0 || c.StartedMs != t0.Add(40*time.Second).UnixMilli() ||
+			c.ReplyAfterMs <= 0 || c.ReplyAfterMs >= 20_000 {
 			t.Fatalf("vote command %+v", c)
 		}
 		if c.CommandID != commandID("m1", 1, c.Seat, events.KindVote) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"hash/fnv"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"time"
 	"unicode/utf8"
@@ -129,7 +130,7 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 		}
 		// Replies are planned to leave by deadline; the context allows the
 		// margin on top, so a wait that ends on time is not cut short.
-		deadline := time.UnixMilli(cmd.DeadlineMs).Add(-margin)
+		deadline := Latest(cmd)
 		if time.Until(deadline) <= 0 {
 			r.metrics.skipped.WithLabelValues(p.ID).Inc()
 			r.logger.Debug("command expired; skipped", "match_id", e.MatchID, "command_id", cmd.CommandID)
@@ -149,11 +150,16 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 	}
 }
 
-// answer asks the model, then takes a human-like time to "think" and
-// "type" the reply, squeezed into what is left of the window.
+// answer carries out a scheduled answer command (see answerOnSchedule). A
+// command of an older orchestrator, without a schedule, or any command with
+// robot.human_timing off, is answered on the personality's own pace: ask
+// the model, then take its delay to "think" and its typing speed to "type".
 func (r *Robots) answer(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+	if cmd.StartedMs > 0 && r.cfg.Robot.HumanTiming {
+		return r.answerOnSchedule(ctx, p, matchID, cmd, deadline)
+	}
 	start := time.Now()
-	req := llm.BuildAnswerRequest(p, r.cfg.LLM.Model, cmd.Prompt, cmd.Answers, cmd.MaxChars, cmd.CommandID)
+	req := r.answerRequest(p, matchID, cmd)
 	resp, err := r.model.Complete(ctx, req)
 	took := time.Since(start)
 	r.metrics.observe(p.ID, resp, err, took)
@@ -190,6 +196,150 @@ func (r *Robots) answer(ctx context.Context, p config.Personality, matchID strin
 	})
 }
 
+// answerOnSchedule asks the model at once and holds the answer: "typing"
+// shows and the answer lands at the times the orchestrator drew from how
+// humans play, scaled by the personality's speed. A silent command types
+// (maybe) and stops, as people do. A model slower than the schedule makes
+// the answer late, never early.
+func (r *Robots) answerOnSchedule(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+	plan := ScheduleFor(p, cmd, deadline)
+	type reply struct {
+		resp llm.Response
+		err  error
+		took time.Duration
+	}
+	var replied chan reply
+	if !plan.Silent {
+		replied = make(chan reply, 1)
+		go func() {
+			start := time.Now()
+			resp, err := r.model.Complete(ctx, r.answerRequest(p, matchID, cmd))
+			replied <- reply{resp, err, time.Since(start)}
+		}()
+	}
+	if !plan.TypingAt.IsZero() {
+		if !r.sleep(ctx, time.Until(plan.TypingAt)) {
+			return r.cancelled(ctx, deadline)
+		}
+		if err := r.publish(ctx, matchID, cmd.CommandID, &events.RobotTyping{CommandID: cmd.CommandID, Seat: cmd.Seat, Round: cmd.Round}); err != nil {
+			return err
+		}
+	}
+	if plan.Silent {
+		r.logger.Debug("robot gives no answer, as people sometimes do", "match_id", matchID, "robot", p.ID, "seat", cmd.Seat, "round", cmd.Round)
+		return nil
+	}
+	var got reply
+	select {
+	case got = <-replied:
+	case <-ctx.Done():
+		return r.cancelled(ctx, deadline)
+	}
+	r.metrics.observe(p.ID, got.resp, got.err, got.took)
+	text, err := "", got.err
+	if err == nil {
+		text = llm.CleanAnswer(got.resp.Text, cmd.MaxChars)
+		if text == "" {
+			err = llm.ErrEmptyReply
+		}
+	}
+	if err != nil {
+		if stopping(ctx, deadline) {
+			return ctx.Err()
+		}
+		return r.fail(matchID, p, cmd, err)
+	}
+	if !r.sleep(ctx, time.Until(plan.ReplyAt)) {
+		return r.cancelled(ctx, deadline)
+	}
+	r.logger.Debug("robot answered", "match_id", matchID, "robot", p.ID, "seat", cmd.Seat, "round", cmd.Round,
+		"typing_at", plan.TypingAt, "reply_at", plan.ReplyAt, "model_time", got.took)
+	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseGenerated{
+		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round,
+		Text: text, Model: got.resp.Model, ProcessingMs: got.took.Milliseconds(),
+	})
+}
+
+func (r *Robots) answerRequest(p config.Personality, matchID string, cmd *events.RobotCommand) llm.Request {
+	return AnswerRequest(r.cfg, p, matchID, cmd)
+}
+
+// AnswerRequest is the model request personality p makes for an answer
+// command of match matchID. The turing measure uses it too.
+func AnswerRequest(cfg config.Config, p config.Personality, matchID string, cmd *events.RobotCommand) llm.Request {
+	return llm.BuildAnswerRequestFor(p, cfg.LLM.Model, llm.AnswerContext{
+		MatchID: matchID, Prompt: cmd.Prompt, Others: cmd.Answers, MaxChars: cmd.MaxChars, Seed: cmd.CommandID,
+		Slot: cmd.Slot, Slots: cmd.Slots, Earlier: cmd.Earlier, Style: cmd.Style,
+		Learned: learned(cfg, cmd.Learned), Avoid: cmd.Avoid,
+	})
+}
+
+// Latest is when a robot's reply to cmd must leave at the latest: its
+// deadline less the margin the reply needs to reach the match log.
+func Latest(cmd *events.RobotCommand) time.Time {
+	return time.UnixMilli(cmd.DeadlineMs).Add(-margin)
+}
+
+// learned is what a robot may reword from other matches: nothing when
+// robot.learn is off.
+func learned(cfg config.Config, from []string) []string {
+	if !cfg.Robot.Learn {
+		return nil
+	}
+	return from
+}
+
+// Schedule is when a robot shows "typing" (zero: never) and replies.
+type Schedule struct {
+	TypingAt time.Time
+	ReplyAt  time.Time
+	Silent   bool // no reply at all
+}
+
+// ScheduleFor turns a command's drawn schedule into times for personality
+// p, with replies kept before latest (the deadline less the margin the
+// reply needs to travel). Offsets are warped by the personality's speed
+// within the time there is: t -> L*(t/L)^(1/f) over the L ms before
+// latest, so a slow typist (f > 1) comes a little later and a fast one a
+// little earlier, without piling up at the deadline. It is pure, and what
+// the turing measure runs.
+func ScheduleFor(p config.Personality, cmd *events.RobotCommand, latest time.Time) Schedule {
+	f := speed(p)
+	start := time.UnixMilli(cmd.StartedMs)
+	span := float64(latest.Sub(start).Milliseconds())
+	at := func(ms int64) time.Time {
+		if span <= 0 || float64(ms) >= span {
+			return latest
+		}
+		warped := span * math.Pow(max(float64(ms), 0)/span, 1/f)
+		return start.Add(time.Duration(warped) * time.Millisecond)
+	}
+	var s Schedule
+	if cmd.TypingAfterMs > 0 {
+		s.TypingAt = at(cmd.TypingAfterMs)
+	}
+	if cmd.Silent {
+		s.Silent = true
+		return s
+	}
+	s.ReplyAt = at(cmd.ReplyAfterMs)
+	if !s.TypingAt.IsZero() && s.TypingAt.After(s.ReplyAt) {
+		s.TypingAt = s.ReplyAt
+	}
+	return s
+}
+
+// speed scales a schedule by how fast a personality types, relative to a
+// 6 characters a second typist, gently (the tenth root, within ±10%), so
+// each robot has its own pace while the stable as a whole keeps the
+// humans' distribution (TestRobotTimingIsHumanLike checks the stable).
+func speed(p config.Personality) float64 {
+	if p.TypingCPS <= 0 {
+		return 1
+	}
+	return min(max(math.Pow(6/p.TypingCPS, 0.1), 0.9), 1.1)
+}
+
 // vote asks the model which seat is human; a reply that names no candidate
 // (or a failed call) falls back to a random candidate, so robots always vote.
 func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
@@ -215,10 +365,13 @@ func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string,
 		r.metrics.fallbacks.WithLabelValues(p.ID).Inc()
 		r.logger.Info("vote fell back to a random seat", "match_id", matchID, "robot", p.ID, "err", err)
 	}
-	// People read the answers before they vote: the personality's thinking
-	// time, at most half of what is left of the window.
-	think, _ := humanTime(p, rng, 0, time.Until(deadline)/2+took, took)
-	wait := think
+	// People read the answers before they vote: at the drawn human-like
+	// time, or (an older command) the personality's thinking time, at most
+	// half of what is left of the window.
+	wait, _ := humanTime(p, rng, 0, time.Until(deadline)/2+took, took)
+	if cmd.StartedMs > 0 && r.cfg.Robot.HumanTiming {
+		wait = time.Until(ScheduleFor(p, cmd, deadline).ReplyAt)
+	}
 	if !r.sleep(ctx, wait) {
 		return r.cancelled(ctx, deadline)
 	}

@@ -76,14 +76,22 @@ export function answerCard(a, opts = {}) {
 
 /** "A → B", marked right (pick was human) or wrong when identities are known. */
 export function voteLine(v, opts = {}) {
-  const rev = opts.reveal && opts.reveal.get(v.seat);
+  const none = v.seat === "none"; // "no one, they are all robots"
+  const rev = opts.reveal && (none ? { human: noOtherHuman(opts.reveal, v.voter) } : opts.reveal.get(v.seat));
   const cls = ["vote-line"];
   if (rev) cls.push(rev.human ? "vote-right" : "vote-wrong");
   if (opts.you && v.voter === opts.you) cls.push("vote-mine");
+  const verdict = none ? (rev?.human ? "✓ all robots" : "✗ a human was here") : rev?.human ? "✓ human" : "✗ robot";
   return el("li", { class: cls.join(" ") },
     el("span", { class: "vote-arrow" }, seatBadge(v.voter, "seat-sm"), el("span", { "aria-hidden": "true", text: " → " }),
-      el("span", { class: "sr-only", text: " voted for " }), seatBadge(v.seat, "seat-sm")),
-    rev ? el("span", { class: "vote-verdict", text: rev.human ? "✓ human" : "✗ robot" }) : null);
+      el("span", { class: "sr-only", text: " voted for " }), none ? el("span", { text: "no one" }) : seatBadge(v.seat, "seat-sm")),
+    rev ? el("span", { class: "vote-verdict", text: verdict }) : null);
+}
+
+// noOtherHuman: a "no one" vote is right when no human but the voter played.
+function noOtherHuman(reveal, voter) {
+  for (const [seat, r] of reveal) if (r.human && seat !== voter) return false;
+  return true;
 }
 
 /**

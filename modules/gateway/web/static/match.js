@@ -177,7 +177,10 @@ function phaseChanged(v) {
 function renderLobby(v) {
   // The lobby view names only your own seat and counts the others ("joined"):
   // a letter seen in the lobby would mark a human for the whole match.
+  // A quick lobby does not count who joined (robots fill the rest), so it
+  // shows only your seat and the others as "?".
   const seats = v.seats || [];
+  const quick = v.mode === "quick";
   const joined = Math.max(v.joined || 0, seats.length);
   const total = Math.max(v.seatsTotal || 0, joined);
   rebuild($("#lobby-seats"), JSON.stringify([seats.map((s) => s.seat), joined, total, v.you]), () => {
@@ -190,11 +193,13 @@ function renderLobby(v) {
     }
     for (let i = joined; i < total; i++) {
       chips.push(el("li", { class: "seat-chip open" }, el("span", { class: "seat seat-open", "aria-hidden": "true", text: "?" }),
-        el("span", { class: "chip-label", text: "open" })));
+        el("span", { class: "chip-label", text: quick ? "player or robot" : "open" })));
     }
     return chips;
   });
-  $("#lobby-count").textContent = total ? `${joined} of ${total} seats taken` : "";
+  $("#lobby-count").textContent = quick
+    ? `${total} seats: players and robots, starting soon`
+    : total ? `${joined} of ${total} seats taken` : "";
 
   const invite = $("#invite");
   invite.hidden = v.mode !== "private" || !v.code;
@@ -297,12 +302,28 @@ function renderVoting(v) {
           "data-testid": `vote-${a.seat}`,
           disabled: voted || !connected,
           "aria-pressed": picked ? "true" : "false",
+          "aria-label": picked ? `Voted seat ${a.seat} human` : `Vote seat ${a.seat} human`,
           text: picked ? "✓ Voted human" : "Vote human",
           onclick: () => sendVote(a.seat),
         });
       }
       return answerCard(a, { you: v.you, action, picked: myPick === a.seat, testid: `answer-card-${a.seat}` });
     }));
+  // Where no other human may be here (you are alone, or a quick match), "no
+  // one" is a vote, so that every vote can be right.
+  rebuild($("#vote-none"), JSON.stringify([v.round, v.noOneVote, myPick, voted, connected, player]), () => {
+    if (!player || !v.noOneVote) return [];
+    const picked = myPick === "none";
+    return [el("button", {
+      type: "button",
+      class: `btn ${picked ? "btn-picked" : "btn-vote"}`,
+      "data-testid": "vote-none",
+      disabled: voted || !connected,
+      "aria-pressed": picked ? "true" : "false",
+      text: picked ? "✓ Voted: no one, they are all robots" : "No one: they are all robots",
+      onclick: () => sendVote("none"),
+    })];
+  });
 }
 
 function renderResults(v) {
@@ -311,9 +332,11 @@ function renderResults(v) {
   rebuild($("#result-cards"), JSON.stringify([v.round, v.you, roundAnswers(v, v.round), votes, myPick]), () =>
     roundAnswers(v, v.round).map((a) =>
       answerCard(a, { you: v.you, picked: myPick === a.seat, votes: votes.filter((x) => x.seat === a.seat), testid: `answer-card-${a.seat}` })));
-  $("#next-note").textContent = v.round >= v.rounds
+  const none = votes.filter((x) => x.seat === "none").map((x) => x.voter).sort();
+  const saidNone = none.length ? `No one, all robots: said by seat ${none.join(", ")}. ` : "";
+  $("#next-note").textContent = saidNone + (v.round >= v.rounds
     ? "That was the last round: the reveal is coming up…"
-    : `Round ${v.round + 1} starts in a moment. Who was human, and the scores, are revealed at the end.`;
+    : `Round ${v.round + 1} starts in a moment. Who was human, and the scores, are revealed at the end.`);
 }
 
 function renderFinished(v) {
@@ -454,7 +477,7 @@ function sendVote(seat) {
   saveMemo();
   render(view, false);
   keepFocusNear($("#voting-note"));
-  announce(`You voted for seat ${seat}.`);
+  announce(seat === "none" ? "You voted: no one, they are all robots." : `You voted for seat ${seat}.`);
 }
 
 /** The control that had focus went away (hidden or disabled): focus target instead. */

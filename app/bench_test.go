@@ -164,3 +164,44 @@ func TestMetricsDuringMatch(t *testing.T) {
 		t.Logf("arena series seen:\n%s", strings.Join(names, "\n"))
 	}
 }
+
+// TestMetricsOnlyWhereOperatorsLook: players must not read /metrics (its
+// counters and model timings tell which seats are robots). On a loopback
+// http.addr it is served there; with http.admin_addr only there; on an
+// address players reach, with no admin address, nowhere.
+func TestMetricsOnlyWhereOperatorsLook(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		httpHost string
+		admin    bool
+	}{
+		{"admin address", "127.0.0.1", true},
+		{"reachable by players", "0.0.0.0", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			httpAddr, brokerAddr := freeAddr(t), freeAddr(t)
+			_, port, _ := strings.Cut(httpAddr, ":")
+			httpAddr = c.httpHost + ":" + port
+			env := []string{"ARENA_KAFKA_EMBEDDED_ADDR=" + brokerAddr, "ARENA_LLM_PROVIDER=scripted"}
+			adminAddr := ""
+			if c.admin {
+				adminAddr = freeAddr(t)
+				env = append(env, "ARENA_HTTP_ADMIN_ADDR="+adminAddr)
+			}
+			srv := startArena(t, t.TempDir(), env, "serve", "--all", "--data-dir", filepath.Join(t.TempDir(), "data"), "--http-addr", httpAddr)
+			base := "http://127.0.0.1:" + port
+			waitStatus(t, srv, base+"/readyz", http.StatusOK)
+			if code, _, body := get(base + "/metrics"); code != http.StatusNotFound {
+				t.Fatalf("/metrics on the players' address: %d %.200s", code, body)
+			}
+			if c.admin {
+				code, _, body := get("http://" + adminAddr + "/metrics")
+				if code != http.StatusOK || !strings.Contains(body, "arena_ws_connections") {
+					t.Fatalf("/metrics on http.admin_addr: %d %.200s", code, body)
+				}
+			} else if !strings.Contains(srv.Err.String(), "no /metrics") {
+				t.Errorf("no warning that /metrics is off: %s", srv.Err.String())
+			}
+		})
+	}
+}

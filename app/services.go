@@ -48,6 +48,7 @@ type server struct {
 	err chan error
 
 	refused prometheus.Counter // connections over http.limits.max_connections
+	admin   *http.Server       // /metrics on http.admin_addr, when set
 }
 
 func newServer(d *deps) (Service, error) {
@@ -69,7 +70,16 @@ func newServer(d *deps) (Service, error) {
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	d.mux.Handle("GET /metrics", promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry}))
+	metrics := promhttp.HandlerFor(d.registry, promhttp.HandlerOpts{Registry: d.registry})
+	var admin *http.Server
+	switch h := d.cfg.HTTP; {
+	case h.AdminAddr != "":
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", metrics)
+		admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	case h.MetricsOnAddr():
+		d.mux.Handle("GET /metrics", metrics)
+	}
 	refused := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "arena_http_connections_refused_total",
 		Help: "HTTP connections answered 503 because the server held http.limits.max_connections.",
@@ -78,7 +88,7 @@ func newServer(d *deps) (Service, error) {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	t := d.cfg.HTTP.Timeouts
-	return &server{d: d, err: make(chan error, 1), refused: refused, srv: &http.Server{
+	return &server{d: d, err: make(chan error, 2), refused: refused, admin: admin, srv: &http.Server{
 		Handler:           d.mux,
 		ReadHeaderTimeout: t.ReadHeader,
 		ReadTimeout:       t.Read,
@@ -100,6 +110,18 @@ func (s *server) Start(context.Context) error {
 	s.ln = newCappedListener(ln, maxConns, s.refused.Inc)
 	s.d.logger.Info("http listening", "addr", "http://"+ln.Addr().String(), "max_connections", maxConns, "file_limit", files)
 	go func() { s.err <- s.srv.Serve(s.ln) }()
+	switch h := s.d.cfg.HTTP; {
+	case s.admin != nil:
+		aln, err := net.Listen("tcp", h.AdminAddr)
+		if err != nil {
+			return fmt.Errorf("http.admin_addr %s: %w", h.AdminAddr, err)
+		}
+		s.d.logger.Info("metrics listening", "addr", "http://"+aln.Addr().String()+"/metrics")
+		go func() { s.err <- s.admin.Serve(aln) }()
+	case !h.MetricsOnAddr():
+		s.d.logger.Warn("no /metrics: http.addr is reachable by players, and counters would tell them which seats are robots; set http.admin_addr (e.g. 127.0.0.1:9090) to serve it there",
+			"http_addr", h.Addr)
+	}
 	return nil
 }
 
@@ -113,6 +135,9 @@ func (s *server) Run(ctx context.Context) error {
 }
 
 func (s *server) Stop(ctx context.Context) error {
+	if s.admin != nil {
+		_ = s.admin.Shutdown(ctx)
+	}
 	if err := s.srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -3,7 +3,10 @@
 // variables and flags (in rising precedence).
 package config
 
-import "time"
+import (
+	"net"
+	"time"
+)
 
 // Config is the whole of arena's configuration. Keys are those of DESIGN.md
 // section 7; env names are ARENA_ plus the key with "." as "_".
@@ -28,6 +31,11 @@ type HTTP struct {
 	// PublicURL is how players reach this server (https://arena.example.org,
 	// http://192.168.1.20:8080), used in invite links; "" uses the request's host.
 	PublicURL string `mapstructure:"public_url"`
+	// AdminAddr is where operators' endpoints (/metrics) are served. Empty:
+	// on Addr when Addr is a loopback address (only this machine reaches
+	// it), and nowhere when players can reach Addr: counters and model
+	// timings would tell them which seats are robots.
+	AdminAddr string `mapstructure:"admin_addr"`
 	// DrainDelay is how long a stopping process answers /readyz 503 while
 	// still serving, so load balancers take it out before sockets close.
 	DrainDelay time.Duration `mapstructure:"drain_delay"`
@@ -145,4 +153,21 @@ type Delay struct {
 type Log struct {
 	Level  string `mapstructure:"level"`  // debug, info, warn, error
 	Format string `mapstructure:"format"` // text or json
+}
+
+// MetricsOnAddr reports whether /metrics is served on http.addr: with no
+// admin address, only when http.addr is a loopback address.
+func (h HTTP) MetricsOnAddr() bool {
+	if h.AdminAddr != "" {
+		return false
+	}
+	host, _, err := net.SplitHostPort(h.Addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -39,6 +39,11 @@ func (h HTTP) validate() *FieldError {
 	if err := checkHostPort("http.addr", h.Addr); err != nil {
 		return err
 	}
+	if h.AdminAddr != "" {
+		if err := checkHostPort("http.admin_addr", h.AdminAddr); err != nil {
+			return err
+		}
+	}
 	for i, o := range h.AllowedOrigins {
 		if strings.TrimSpace(o) == "" {
 			return fieldErr(fmt.Sprintf("http.allowed_origins[%d]", i), "must not be empty")

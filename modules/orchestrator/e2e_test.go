@@ -465,6 +465,10 @@ func TestMatchWithOpenAICompatibleServer(t *testing.T) {
 	srv, calls := fakeOpenAI(t)
 	cfg := testConfig()
 	cfg.Game.Rounds = 3
+	// This is about the model path (retries inside the window), not timing:
+	// robots answer as soon as the model did, so a loaded machine cannot
+	// push a human-like late answer past the 5 s window.
+	cfg.Robot.HumanTiming = false
 	cfg.LLM = config.LLM{Provider: config.ProviderOpenAI, BaseURL: srv.URL + "/v1", APIKey: "sk-fake", Model: "fake-model",
 		Timeout: 3 * time.Second, MaxRetries: 3}
 	model, err := llm.New(cfg.LLM, testLogger())

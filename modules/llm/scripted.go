@@ -224,8 +224,11 @@ func dress(rng *rand.Rand, v *voice, st *style, core, prompt string) string {
 	if short && st.length*2 < len(core) { // the room writes far shorter: the gist, in about as many words
 		text = gist(longestClause(core), len(strings.Fields(st.sample))+2)
 	}
+	lowered := strings.ToLower(text)
 	for _, a := range abbreviations {
-		if rng.Float64() < v.slang {
+		// The substring test spares the regexp where it cannot match (the
+		// regexps were a tenth of the server's CPU under load).
+		if rng.Float64() < v.slang && strings.Contains(lowered, a.long) {
 			text = a.re.ReplaceAllString(text, a.short)
 		}
 	}
@@ -263,7 +266,7 @@ func vary(rng *rand.Rand, idea string) string {
 		t = strings.Join(clauses, ", ")
 	}
 	for _, sw := range swaps {
-		if rng.Float64() < 0.5 {
+		if rng.Float64() < 0.5 && strings.Contains(t, sw.word) {
 			t = sw.re.ReplaceAllString(t, sw.with)
 		}
 	}
@@ -342,7 +345,7 @@ func reword(rng *rand.Rand, text string) string {
 	t = strings.TrimRight(t, ".!?… ")
 	t = fillerStart.ReplaceAllString(t, "")
 	for _, sw := range swaps {
-		if sw.re.MatchString(t) && rng.Float64() < 0.8 {
+		if strings.Contains(t, sw.word) && sw.re.MatchString(t) && rng.Float64() < 0.8 {
 			t = sw.re.ReplaceAllString(t, sw.with)
 		}
 	}
@@ -383,6 +386,7 @@ var fillerStart = regexp.MustCompile(`^(?:(?:honestly|ok|okay|hmm+|lol|tbh|well|
 // swaps are words people use for one another.
 var swaps = func() []struct {
 	re   *regexp.Regexp
+	word string
 	with string
 } {
 	pairs := [][2]string{
@@ -396,11 +400,12 @@ var swaps = func() []struct {
 	}
 	out := make([]struct {
 		re   *regexp.Regexp
+		word string
 		with string
 	}, len(pairs))
 	for i, p := range pairs {
 		out[i].re = regexp.MustCompile(`\b` + regexp.QuoteMeta(p[0]) + `\b`)
-		out[i].with = p[1]
+		out[i].word, out[i].with = p[0], p[1]
 	}
 	return out
 }()
@@ -580,6 +585,7 @@ var stopWords = func() map[string]bool {
 // abbreviations are what people type when they type fast.
 var abbreviations = func() []struct {
 	re    *regexp.Regexp
+	long  string
 	short string
 } {
 	pairs := [][2]string{
@@ -589,11 +595,12 @@ var abbreviations = func() []struct {
 	}
 	out := make([]struct {
 		re    *regexp.Regexp
+		long  string
 		short string
 	}, len(pairs))
 	for i, p := range pairs {
 		out[i].re = regexp.MustCompile(`(?i)\b` + regexp.QuoteMeta(p[0]) + `\b`)
-		out[i].short = p[1]
+		out[i].long, out[i].short = p[0], p[1]
 	}
 	return out
 }()

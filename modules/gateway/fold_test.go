@@ -1,9 +1,12 @@
 package gateway
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -375,4 +378,52 @@ func TestDeadlineRace(t *testing.T) {
 		}
 	}
 	t.Logf("%d answers counted, %d refused with a code", counted, refused)
+}
+
+// TestRetriedCreateAndJoin: a create or join retried with the same
+// Idempotency-Key (after a lost reply or a 503) gets the same seat and
+// token back, never a second seat.
+func TestRetriedCreateAndJoin(t *testing.T) {
+	h := newHarness(t, nil)
+	call := func(path, key string, body any) seatReply {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", h.srv.URL+path, bytes.NewReader(b))
+		req.Header.Set("Idempotency-Key", key)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var r seatReply
+		raw, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || json.Unmarshal(raw, &r) != nil {
+			t.Fatalf("POST %s: %d %s", path, res.StatusCode, raw)
+		}
+		return r
+	}
+	hostKey, guestKey := events.NewID(), events.NewID()
+	host := call("/api/matches", hostKey, map[string]any{"name": "Ann", "mode": "private", "humans": 2})
+	if again := call("/api/matches", hostKey, map[string]any{"name": "Ann", "mode": "private", "humans": 2}); again != host {
+		t.Fatalf("retried create: %+v, first %+v", again, host)
+	}
+	guest := call("/api/join", guestKey, map[string]string{"code": host.Code, "name": "Bob"})
+	if again := call("/api/join", guestKey, map[string]string{"code": host.Code, "name": "Bob"}); again != guest {
+		t.Fatalf("retried join: %+v, first %+v", again, guest)
+	}
+	s := h.state(host.MatchID, func(s *game.State) bool { return humans(s) == 2 })
+	if len(s.Seats) != 2 || s.Seats[0].Letter != host.Seat || s.Seats[1].Letter != guest.Seat {
+		t.Fatalf("seats after retries: %+v", s.Seats)
+	}
+	// Without a key, a second create is a second match.
+	other := h.create("Ann", "private", 2)
+	if other.MatchID == host.MatchID {
+		t.Fatal("a create without a key reused a match")
+	}
+	// A quick play retried after its seat was given gets that seat.
+	qk := events.NewID()
+	q := call("/api/matches", qk, map[string]any{"name": "Cy", "mode": "quick"})
+	if again := call("/api/matches", qk, map[string]any{"name": "Cy", "mode": "quick"}); again != q {
+		t.Fatalf("retried quick play: %+v, first %+v", again, q)
+	}
 }

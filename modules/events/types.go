@@ -335,6 +335,7 @@ type RobotCommand struct {
 	CommandID  string     `json:"commandId"`
 	Kind       string     `json:"kind"`
 	RobotID    string     `json:"robotId"`
+	Model      string     `json:"model,omitempty"` // the model this seat plays on in this match (an A/B variant drawn at creation)
 	Seat       string     `json:"seat"`
 	Round      int        `json:"round"`
 	Prompt     string     `json:"prompt"`

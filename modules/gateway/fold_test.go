@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
@@ -425,5 +426,29 @@ func TestRetriedCreateAndJoin(t *testing.T) {
 	q := call("/api/matches", qk, map[string]any{"name": "Cy", "mode": "quick"})
 	if again := call("/api/matches", qk, map[string]any{"name": "Cy", "mode": "quick"}); again != q {
 		t.Fatalf("retried quick play: %+v, first %+v", again, q)
+	}
+}
+
+// TestModelVariantsDrawnPerMatch: a personality with weighted A/B variants
+// plays each match on one of them, drawn when the match is created and
+// recorded in its roster (which the reveal and the stats read).
+func TestModelVariantsDrawnPerMatch(t *testing.T) {
+	h := newHarness(t, func(c *config.Config) {
+		for i := range c.Robots {
+			c.Robots[i].Model = ""
+			c.Robots[i].Variants = []config.Variant{{Model: "model-a", Weight: 1}, {Model: "model-b", Weight: 1}}
+		}
+		c.HTTP.Limits.LobbiesPerAddress, c.HTTP.Limits.CreatesPerMinute = 0, 0 // a dozen lobbies from one address
+	})
+	seen := map[string]int{}
+	for range 12 {
+		host := h.create("Ann", "private", 1)
+		s := h.state(host.MatchID, func(*game.State) bool { return true })
+		for _, r := range s.Settings.Robots {
+			seen[r.Model]++
+		}
+	}
+	if seen["model-a"] == 0 || seen["model-b"] == 0 || len(seen) != 2 {
+		t.Fatalf("models drawn over 12 matches: %v, want both variants and nothing else", seen)
 	}
 }

@@ -72,16 +72,15 @@ func (g *Gateway) newMatch(mode string, humans int, previous string, rt retry) (
 	return events.New(newMatchID(), events.SourceGateway, time.Now(), c)
 }
 
-// robotModel is the model a personality plays on, as shown in the reveal
-// and counted in the stats: "scripted" when robots run the offline model.
+// robotModel is the model a personality plays this match on, as shown in
+// the reveal, counted in the stats and sent to the robot with each command:
+// one of its A/B variants, drawn per match, or its model, or llm.model;
+// "scripted" when robots run the offline model.
 func (g *Gateway) robotModel(p config.Personality) string {
 	if g.cfg.LLM.EffectiveProvider() == config.ProviderScripted {
 		return config.ProviderScripted
 	}
-	if p.Model != "" {
-		return p.Model
-	}
-	return g.cfg.LLM.Model
+	return config.PickModel(p, g.cfg.LLM.Model, nil)
 }
 
 // uniqueCode returns an invite code no known match uses. Two instances could

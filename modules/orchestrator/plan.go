@@ -107,7 +107,7 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 			context()
 			t := humans.DrawRound(s.Settings.AnswerWindowMs, rngFor(id))
 			c := &events.RobotCommand{
-				CommandID: id, Kind: events.KindAnswer, RobotID: seat.RobotID, Seat: seat.Letter, Round: r.Number,
+				CommandID: id, Kind: events.KindAnswer, RobotID: seat.RobotID, Model: seat.Model, Seat: seat.Letter, Round: r.Number,
 				Prompt: r.Prompt, Answers: answersExcept(r, seat.Letter), DeadlineMs: s.Deadline.UnixMilli(),
 				MaxChars:  s.Settings.MaxAnswerChars,
 				StartedMs: r.StartedAt.UnixMilli(), TypingAfterMs: max(t.TypingMs, 0), ReplyAfterMs: t.AnswerMs,
@@ -126,7 +126,7 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 				continue
 			}
 			out = append(out, &events.RobotCommand{
-				CommandID: id, Kind: events.KindVote, RobotID: seat.RobotID, Seat: seat.Letter, Round: r.Number,
+				CommandID: id, Kind: events.KindVote, RobotID: seat.RobotID, Model: seat.Model, Seat: seat.Letter, Round: r.Number,
 				Prompt: r.Prompt, Answers: answersExcept(r, ""), Candidates: candidates(s, seat.Letter),
 				DeadlineMs: s.Deadline.UnixMilli(), MaxChars: s.Settings.MaxAnswerChars,
 				StartedMs: r.VotingAt.UnixMilli(), ReplyAfterMs: humans.DrawVote(s.Settings.VoteWindowMs, rngFor(id)),

@@ -267,11 +267,21 @@ func (r *Robots) answerRequest(p config.Personality, matchID string, cmd *events
 // AnswerRequest is the model request personality p makes for an answer
 // command of match matchID. The turing measure uses it too.
 func AnswerRequest(cfg config.Config, p config.Personality, matchID string, cmd *events.RobotCommand) llm.Request {
-	return llm.BuildAnswerRequestFor(p, cfg.LLM.Model, llm.AnswerContext{
+	return matchModel(cmd, llm.BuildAnswerRequestFor(p, cfg.LLM.Model, llm.AnswerContext{
 		MatchID: matchID, Prompt: cmd.Prompt, Others: cmd.Answers, MaxChars: cmd.MaxChars, Seed: cmd.CommandID,
 		Slot: cmd.Slot, Slots: cmd.Slots, Earlier: cmd.Earlier, Style: cmd.Style,
 		Learned: learned(cfg, cmd.Learned), Avoid: cmd.Avoid,
-	})
+	}))
+}
+
+// matchModel puts the model the seat plays on in this match (drawn from the
+// personality's variants when the match was created, and shown in the
+// reveal) into req. "scripted" names the offline model, which needs none.
+func matchModel(cmd *events.RobotCommand, req llm.Request) llm.Request {
+	if cmd.Model != "" && cmd.Model != config.ProviderScripted {
+		req.Model = cmd.Model
+	}
+	return req
 }
 
 // Latest is when a robot's reply to cmd must leave at the latest: its
@@ -347,7 +357,7 @@ func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string,
 		return kafka.Permanent(errors.New("vote command without candidates"))
 	}
 	start := time.Now()
-	req := llm.BuildVoteRequest(p, r.cfg.LLM.Model, cmd.Prompt, cmd.Answers, cmd.Candidates, cmd.CommandID)
+	req := matchModel(cmd, llm.BuildVoteRequest(p, r.cfg.LLM.Model, cmd.Prompt, cmd.Answers, cmd.Candidates, cmd.CommandID))
 	resp, err := r.model.Complete(ctx, req)
 	took := time.Since(start)
 	r.metrics.observe(p.ID, resp, err, took)

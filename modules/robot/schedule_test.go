@@ -114,3 +114,20 @@ func TestRobotCarriesOutTheSchedule(t *testing.T) {
 		t.Errorf("a silent command replied at %s", at)
 	}
 }
+
+// TestCommandModelReachesTheRequest: the model drawn for the seat when the
+// match was created (an A/B variant) is the model the robot asks for;
+// "scripted" (the offline model) leaves the request's model alone.
+func TestCommandModelReachesTheRequest(t *testing.T) {
+	cfg := config.Default()
+	p := cfg.Robots[0]
+	cmd := &events.RobotCommand{CommandID: "c1", Kind: events.KindAnswer, RobotID: p.ID, Seat: "B", Round: 1, Prompt: "Hi?", MaxChars: 100, Model: "model-b"}
+	if got := AnswerRequest(cfg, p, "m1", cmd).Model; got != "model-b" {
+		t.Fatalf("answer request model %q, want the match's model-b", got)
+	}
+	cmd.Model = config.ProviderScripted
+	want := AnswerRequest(cfg, p, "m1", &events.RobotCommand{CommandID: "c1", Kind: events.KindAnswer, RobotID: p.ID, Seat: "B", Round: 1, Prompt: "Hi?", MaxChars: 100}).Model
+	if got := AnswerRequest(cfg, p, "m1", cmd).Model; got != want || got == config.ProviderScripted {
+		t.Fatalf("with the offline model the request model is %q, want the personality's %q", got, want)
+	}
+}

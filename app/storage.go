@@ -188,7 +188,7 @@ func newBrokerRepairCmd() *cobra.Command {
 			}
 			if cutEvents {
 				// match-state is derived and is not cut with match-events.
-				fmt.Fprintln(cmd.OutOrStdout(), "note: match-state still holds the views of matches whose events were cut; history and stats may list them")
+				fmt.Fprintln(cmd.OutOrStdout(), "note: match-state still holds checkpoints of matches whose events were cut; every module ignores them at its next start, so restart the gateways")
 			}
 			if err != nil {
 				return err

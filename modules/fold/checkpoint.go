@@ -224,6 +224,25 @@ func Watermarks(ctx context.Context, c *kafka.Clients, ps []int32) (map[int32]in
 	return from, nil
 }
 
+// endOffsets lists the end offset of every partition of topic.
+func endOffsets(ctx context.Context, c *kafka.Clients, topic string) (map[int32]int64, error) {
+	cl, err := c.NewUnmetered("end-offsets")
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	listed, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err == nil {
+		err = listed.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
+	}
+	out := map[int32]int64{}
+	listed.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
+	return out, nil
+}
+
 // PartitionCount returns how many partitions match-events has.
 func PartitionCount(ctx context.Context, c *kafka.Clients) (int, error) {
 	cl, err := c.NewUnmetered("partition-count")
@@ -264,6 +283,26 @@ func Bootstrap(ctx context.Context, c *kafka.Clients, ps []int32, keep func(Chec
 	loaded, err = Load(ctx, c, ps, n, keep)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("load checkpoints: %w", err)
+	}
+	// A log cut under its checkpoints (`arena broker repair`, a restore
+	// onto older data): a checkpoint that covers offsets the log no longer
+	// has is not trusted, so the history never lists a match the log lost,
+	// and a watermark past the end means the partition is folded afresh.
+	// The ends are read after the checkpoints, so that every checkpoint
+	// written before them lies below them.
+	ends, err := endOffsets(ctx, c, c.Topics.MatchEvents)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	for id, l := range loaded {
+		if end, ok := ends[l.Partition]; ok && l.Offset >= end {
+			delete(loaded, id)
+		}
+	}
+	for _, p := range ps {
+		if from[p] > ends[p] {
+			from[p] = 0
+		}
 	}
 	parts = map[int32]*Partition{}
 	for _, p := range ps {

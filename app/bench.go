@@ -8,7 +8,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/internal/turing"
-	"github.com/arena-hq/arena/modules/loadgen"
+	"github.com/arena-hq/arena/internal/loadgen"
 )
 
 func newBenchCmd() *cobra.Command {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -17,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 	"github.com/arena-hq/arena/internal/replay"
 	"github.com/arena-hq/arena/internal/seed"
 	"github.com/arena-hq/arena/modules/events"
@@ -24,7 +24,7 @@ import (
 	"github.com/arena-hq/arena/modules/kafka"
 )
 
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func discardLogger() *slog.Logger { return arenatest.Logger() }
 
 // testLog is an embedded broker on a free loopback port with arena's topics.
 type testLog struct {
@@ -37,14 +37,7 @@ func startTestLog(t *testing.T) *testLog {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Kafka.Partitions = 3
-	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Partitions: 3}, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b := arenatest.StartBroker(t, 3, discardLogger())
 	clients, err := kafka.NewClients(cfg.Kafka, []string{b.Addr()}, nil, discardLogger())
 	if err != nil {
 		t.Fatal(err)

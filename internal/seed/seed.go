@@ -53,7 +53,7 @@ func Write(ctx context.Context, clients *kafka.Clients, cfg config.Config, opts 
 	}
 	defer cl.Close()
 	for _, m := range matches {
-		if err := kafka.Publish(ctx, cl, clients.Topics.MatchEvents, "seed-"+m.State.MatchID, m.Events...); err != nil {
+		if err := kafka.Publish(ctx, cl, clients.Topics.MatchEvents, "", m.Events...); err != nil {
 			return nil, fmt.Errorf("match %s: %w", m.State.MatchID, err)
 		}
 	}

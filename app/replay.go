@@ -10,6 +10,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/internal/replay"
+	"github.com/arena-hq/arena/modules/kafka"
 )
 
 // logCommandTimeout bounds replay and seed, so that brokers that never
@@ -29,30 +30,39 @@ func newReplayCmd() *cobra.Command {
 			"broker at kafka.embedded_addr.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), logCommandTimeout)
-			defer cancel()
-			clients, done, err := openLog(ctx, cfg, quietLogger(cfg, cmd.ErrOrStderr()), true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			state, evs, err := replay.Match(ctx, clients, args[0])
-			if err != nil {
-				return err
-			}
-			if asJSON {
-				return replay.WriteJSON(cmd.OutOrStdout(), state, evs)
-			}
-			return replay.Write(cmd.OutOrStdout(), args[0], evs)
+			return onLog(cmd, logCommandTimeout, true, func(ctx context.Context, _ config.Config, clients *kafka.Clients) error {
+				state, evs, err := replay.Match(ctx, clients, args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return replay.WriteJSON(cmd.OutOrStdout(), state, evs)
+				}
+				return replay.Write(cmd.OutOrStdout(), args[0], evs)
+			})
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"events":[...],"state":{...}} as JSON`)
 	addLogFlags(cmd)
 	return cmd
+}
+
+// onLog runs fn for a command that works on the log only (replay, seed,
+// backup): the config, clients on the brokers openLog finds (readOnly as
+// there), and a context bounded by timeout.
+func onLog(cmd *cobra.Command, timeout time.Duration, readOnly bool, fn func(context.Context, config.Config, *kafka.Clients) error) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
+	defer cancel()
+	clients, done, err := openLog(ctx, cfg, quietLogger(cfg, cmd.ErrOrStderr()), readOnly)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(ctx, cfg, clients)
 }
 
 // addLogFlags adds the flags of commands that only work on the log.

@@ -42,32 +42,23 @@ func newSeedCmd() *cobra.Command {
 				}
 				opts.Now = t.UTC()
 			}
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), logCommandTimeout)
-			defer cancel()
-			clients, done, err := openLog(ctx, cfg, quietLogger(cfg, cmd.ErrOrStderr()), false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := ensureTopics(ctx, cfg, clients); err != nil {
-				return err
-			}
-			matches, err := seed.Write(ctx, clients, cfg, opts)
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			for _, m := range matches {
-				s := m.State
-				fmt.Fprintf(out, "%s  %-7s  %d seats, %d humans, %d rounds  ended %s\n", s.MatchID, s.Settings.Mode,
-					len(s.Seats), seed.HumansIn(s), s.Settings.Rounds, s.EndedAt.Format(time.RFC3339))
-			}
-			fmt.Fprintf(out, "seeded %d matches into %s\n", len(matches), clients.Topics.MatchEvents)
-			return nil
+			return onLog(cmd, logCommandTimeout, false, func(ctx context.Context, cfg config.Config, clients *kafka.Clients) error {
+				if err := ensureTopics(ctx, cfg, clients); err != nil {
+					return err
+				}
+				matches, err := seed.Write(ctx, clients, cfg, opts)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				for _, m := range matches {
+					s := m.State
+					fmt.Fprintf(out, "%s  %-7s  %d seats, %d humans, %d rounds  ended %s\n", s.MatchID, s.Settings.Mode,
+						len(s.Seats), seed.HumansIn(s), s.Settings.Rounds, s.EndedAt.Format(time.RFC3339))
+				}
+				fmt.Fprintf(out, "seeded %d matches into %s\n", len(matches), clients.Topics.MatchEvents)
+				return nil
+			})
 		},
 	}
 	f := cmd.Flags()

@@ -54,7 +54,7 @@ func newSeedCmd() *cobra.Command {
 				for _, m := range matches {
 					s := m.State
 					fmt.Fprintf(out, "%s  %-7s  %d seats, %d humans, %d rounds  ended %s\n", s.MatchID, s.Settings.Mode,
-						len(s.Seats), seed.HumansIn(s), s.Settings.Rounds, s.EndedAt.Format(time.RFC3339))
+						len(s.Seats), s.Humans(), s.Settings.Rounds, s.EndedAt.Format(time.RFC3339))
 				}
 				fmt.Fprintf(out, "seeded %d matches into %s\n", len(matches), clients.Topics.MatchEvents)
 				return nil

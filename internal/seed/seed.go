@@ -405,15 +405,6 @@ func modelOf(p config.Personality, fallback string) string {
 	return fallback
 }
 
-func HumansIn(s *game.State) int {
-	n := 0
-	for _, seat := range s.Seats {
-		if seat.Human {
-			n++
-		}
-	}
-	return n
-}
 
 var humanNames = []string{
 	"sam", "Priya", "jonas", "Aiko", "mel", "Tomás", "Grace", "dev", "Olu", "Hannah",

@@ -79,7 +79,7 @@ func TestGeneratedMatchesAreValidAndVaried(t *testing.T) {
 			t.Errorf("match %s: mode %s with code %q", s.MatchID, s.Settings.Mode, s.Settings.Code)
 		}
 		seats[len(s.Seats)] = true
-		humans[HumansIn(s)] = true
+		humans[s.Humans()] = true
 		rounds[s.Settings.Rounds] = true
 		if len(s.Rounds) != s.Settings.Rounds {
 			t.Errorf("match %s played %d of %d rounds", s.MatchID, len(s.Rounds), s.Settings.Rounds)

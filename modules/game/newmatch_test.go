@@ -25,7 +25,8 @@ func TestNewMatchDrawsSeatsPromptsAndRoster(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			mc := NewMatch(rng.Shuffle, Setup{
 				Mode: events.ModePrivate, Seats: tc.seats, Humans: 1, Rounds: tc.rounds, Code: "ABCDEF", Previous: "old",
-				Prompts: tc.prompts, Stable: stable, AnswerWindow: 45 * time.Second, MaxAnswerChars: 200,
+				Prompts: tc.prompts, Stable: stable, AnswerWindow: 45 * time.Second, VoteWindow: 20 * time.Second,
+				ResultsPause: 5 * time.Second, LobbyWait: 10 * time.Second, IdleTimeout: time.Minute, MaxAnswerChars: 200,
 			})
 			order := slices.Clone(mc.SeatOrder)
 			slices.Sort(order)

@@ -405,7 +405,6 @@ func modelOf(p config.Personality, fallback string) string {
 	return fallback
 }
 
-
 var humanNames = []string{
 	"sam", "Priya", "jonas", "Aiko", "mel", "Tomás", "Grace", "dev", "Olu", "Hannah",
 	"k8", "Lucas", "Zoë", "ravi_p", "Nina", "Ben", "marta", "Chidi", "Ellie", "Yusuf",

@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/loadgen"
 	"github.com/arena-hq/arena/internal/turing"
-	"github.com/arena-hq/arena/modules/loadgen"
 )
 
 func newBenchCmd() *cobra.Command {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -82,7 +83,7 @@ func newTopicsCmd() *cobra.Command {
 				return err
 			}
 			defer cl.Close()
-			ctx, cancel := contextWithTimeout(cmd, 30*time.Second)
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
 			statuses, err := kafka.PrepareTopics(ctx, clients, cl, kafka.TopicOptionsFrom(cfg.Kafka, fix))
 			out := cmd.OutOrStdout()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func newLLMCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ctx, cancel := contextWithTimeout(cmd, cfg.LLM.Timeout*time.Duration(cfg.LLM.MaxRetries+1)+5*time.Second)
+			ctx, cancel := context.WithTimeout(cmd.Context(), cfg.LLM.Timeout*time.Duration(cfg.LLM.MaxRetries+1)+5*time.Second)
 			defer cancel()
 			robots := cfg.ActivePersonalities()
 			fmt.Fprintf(out, "server %s, %d robots\n", model.Server(), len(robots))

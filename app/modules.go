@@ -47,10 +47,34 @@ var modules = map[string]moduleSpec{
 	All:          {deps: []string{Broker, Materializer, Orchestrator, Robot, Gateway}},
 }
 
-// startOrder is the order modules start in; they stop in reverse, so the
-// gateway drains first, the HTTP server stops after every consumer and the
-// broker last.
-var startOrder = []string{Broker, Server, Topics, Materializer, Orchestrator, Robot, Gateway}
+// startOrder is the order modules start in, derived from the table: every
+// module after its dependencies, and modules that do not depend on each
+// other in the order All lists them. They stop in reverse, so the gateway
+// drains first, the HTTP server stops after every consumer and the broker
+// last.
+var startOrder = dependencyOrder(All)
+
+// dependencyOrder lists root's dependencies depth first, each after its own
+// dependencies (root itself left out when it builds nothing, like All).
+func dependencyOrder(root string) []string {
+	var out []string
+	seen := map[string]bool{}
+	var visit func(string)
+	visit = func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		for _, d := range modules[name].deps {
+			visit(d)
+		}
+		if modules[name].new != nil {
+			out = append(out, name)
+		}
+	}
+	visit(root)
+	return out
+}
 
 // Roles lists the names accepted by --role.
 func Roles() []string {
@@ -121,7 +145,6 @@ type deps struct {
 	ready    *atomic.Bool
 	checks   *readiness // the modules' ReadinessCheckers, for /readyz
 	clients  *kafka.Clients
-	broker   *kafka.Broker
 
 	repairBroker bool // serve --repair-broker
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -17,12 +16,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
+	"github.com/arena-hq/arena/internal/replay"
+	"github.com/arena-hq/arena/internal/seed"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/kafka"
 )
 
-func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+func discardLogger() *slog.Logger { return arenatest.Logger() }
 
 // testLog is an embedded broker on a free loopback port with arena's topics.
 type testLog struct {
@@ -35,14 +37,7 @@ func startTestLog(t *testing.T) *testLog {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Kafka.Partitions = 3
-	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Partitions: 3}, discardLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	b := arenatest.StartBroker(t, 3, discardLogger())
 	clients, err := kafka.NewClients(cfg.Kafka, []string{b.Addr()}, nil, discardLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -80,9 +75,9 @@ func testCtx(t *testing.T) context.Context {
 }
 
 // oneMatch generates a finished match to replay.
-func oneMatch(t *testing.T, cfg config.Config, seed int64) seededMatch {
+func oneMatch(t *testing.T, cfg config.Config, n int64) seed.Match {
 	t.Helper()
-	ms, err := generateMatches(cfg, seedOptions{Matches: 1, Seed: seed, Days: 1, Now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)})
+	ms, err := seed.Generate(cfg, seed.Options{Matches: 1, Seed: n, Days: 1, Now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +123,7 @@ func TestReplayMatchFoldsOnlyThatMatchInLogOrder(t *testing.T) {
 	all = append(all, late, dup)
 	l.publish(t, all...)
 
-	state, evs, err := replayMatch(testCtx(t), l.clients, a.State.MatchID)
+	state, evs, err := replay.Match(testCtx(t), l.clients, a.State.MatchID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +154,7 @@ func TestReplayMatchFoldsOnlyThatMatchInLogOrder(t *testing.T) {
 	}
 
 	// The other match is untouched by a's extra events.
-	stateB, evsB, err := replayMatch(testCtx(t), l.clients, b.State.MatchID)
+	stateB, evsB, err := replay.Match(testCtx(t), l.clients, b.State.MatchID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +164,7 @@ func TestReplayMatchFoldsOnlyThatMatchInLogOrder(t *testing.T) {
 
 	// The timeline marks the refused event and the duplicate.
 	var out bytes.Buffer
-	if err := writeReplay(&out, a.State.MatchID, evs); err != nil {
+	if err := replay.Write(&out, a.State.MatchID, evs); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -198,7 +193,7 @@ func TestReplayFindsMatchOffItsKeyPartition(t *testing.T) {
 	l := startTestLog(t)
 	l.ensureTopics(t)
 	m := oneMatch(t, l.cfg, 21)
-	home := keyPartition(l.clients.Topics.MatchEvents, m.State.MatchID, 3)
+	home := replay.KeyPartition(l.clients.Topics.MatchEvents, m.State.MatchID, 3)
 	cl, err := l.clients.New("test", kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +209,7 @@ func TestReplayFindsMatchOffItsKeyPartition(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	state, evs, err := replayMatch(testCtx(t), l.clients, m.State.MatchID)
+	state, evs, err := replay.Match(testCtx(t), l.clients, m.State.MatchID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,14 +221,14 @@ func TestReplayFindsMatchOffItsKeyPartition(t *testing.T) {
 func TestReplayUnknownMatch(t *testing.T) {
 	l := startTestLog(t)
 	// Before any topic exists.
-	_, _, err := replayMatch(testCtx(t), l.clients, "nosuchmatch")
-	if !errors.Is(err, errMatchNotFound) || !strings.Contains(err.Error(), "no match-events topic") {
+	_, _, err := replay.Match(testCtx(t), l.clients, "nosuchmatch")
+	if !errors.Is(err, replay.ErrMatchNotFound) || !strings.Contains(err.Error(), "no match-events topic") {
 		t.Fatalf("replay without a log = %v", err)
 	}
 	l.ensureTopics(t)
 	l.publish(t, oneMatch(t, l.cfg, 31).Events...)
-	_, _, err = replayMatch(testCtx(t), l.clients, "nosuchmatch")
-	if !errors.Is(err, errMatchNotFound) || !strings.Contains(err.Error(), `"nosuchmatch"`) {
+	_, _, err = replay.Match(testCtx(t), l.clients, "nosuchmatch")
+	if !errors.Is(err, replay.ErrMatchNotFound) || !strings.Contains(err.Error(), `"nosuchmatch"`) {
 		t.Fatalf("replay of an unknown id = %v", err)
 	}
 }

@@ -125,3 +125,19 @@ func TestBuiltServicesAreNamedAfterTheirModules(t *testing.T) {
 		t.Fatalf("built services %v, want %v", got, names)
 	}
 }
+
+// The start order comes from the dependency table; today's table gives the
+// order the lifecycle has always used.
+func TestStartOrderIsDerivedFromTheTable(t *testing.T) {
+	want := []string{Broker, Server, Topics, Materializer, Orchestrator, Robot, Gateway}
+	if !slices.Equal(startOrder, want) {
+		t.Fatalf("start order %v, want %v", startOrder, want)
+	}
+	for i, name := range startOrder {
+		for _, d := range modules[name].deps {
+			if j := slices.Index(startOrder, d); j < 0 || j > i {
+				t.Errorf("%s starts before its dependency %s", name, d)
+			}
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/seed"
 	"github.com/arena-hq/arena/modules/events"
 )
 
@@ -137,7 +138,7 @@ func TestEventsValidateAgainstSchema(t *testing.T) {
 		}
 		seen[e.Type]++
 	}
-	matches, err := generateMatches(config.Default(), seedOptions{Matches: 30, Seed: 13, Days: 2, Now: seedNow})
+	matches, err := seed.Generate(config.Default(), seed.Options{Matches: 30, Seed: 13, Days: 2, Now: seedNow})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,6 @@ func newBrokerService(d *deps) (Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.broker = b.Broker
 	if d.repairBroker {
 		b.SetRepair()
 	}

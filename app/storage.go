@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/kafka"
 )
@@ -32,47 +33,39 @@ func newBackupCmd() *cobra.Command {
 			"from match-events. FILE \"-\" is stdout. Brokers are found as for replay.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), storageTimeout)
-			defer cancel()
-			clients, done, err := openLog(ctx, cfg, quietLogger(cfg, cmd.ErrOrStderr()), true)
-			if err != nil {
-				return err
-			}
-			defer done()
-			out := cmd.OutOrStdout()
-			var f *os.File
-			if args[0] != "-" {
-				// Written beside the target and renamed: a failed backup
-				// never leaves a half file under the name.
-				f, err = os.CreateTemp(filepath.Dir(args[0]), ".arena-backup-*")
+			return onLog(cmd, storageTimeout, true, func(ctx context.Context, _ config.Config, clients *kafka.Clients) error {
+				out := cmd.OutOrStdout()
+				var f *os.File
+				var err error
+				if args[0] != "-" {
+					// Written beside the target and renamed: a failed backup
+					// never leaves a half file under the name.
+					f, err = os.CreateTemp(filepath.Dir(args[0]), ".arena-backup-*")
+					if err != nil {
+						return err
+					}
+					defer os.Remove(f.Name())
+					defer f.Close()
+					out = f
+				}
+				n, err := kafka.Backup(ctx, clients, clients.Topics.MatchEvents, out)
 				if err != nil {
-					return err
+					return fmt.Errorf("backup: %w", err)
 				}
-				defer os.Remove(f.Name())
-				defer f.Close()
-				out = f
-			}
-			n, err := kafka.Backup(ctx, clients, clients.Topics.MatchEvents, out)
-			if err != nil {
-				return fmt.Errorf("backup: %w", err)
-			}
-			if f != nil {
-				if err := f.Sync(); err != nil {
-					return err
+				if f != nil {
+					if err := f.Sync(); err != nil {
+						return err
+					}
+					if err := f.Close(); err != nil {
+						return err
+					}
+					if err := os.Rename(f.Name(), args[0]); err != nil {
+						return err
+					}
+					fmt.Fprintf(cmd.ErrOrStderr(), "backed up %d records of %s to %s\n", n, clients.Topics.MatchEvents, args[0])
 				}
-				if err := f.Close(); err != nil {
-					return err
-				}
-				if err := os.Rename(f.Name(), args[0]); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "backed up %d records of %s to %s\n", n, clients.Topics.MatchEvents, args[0])
-			}
-			return nil
+				return nil
+			})
 		},
 	}
 	addLogFlags(cmd)

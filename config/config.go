@@ -8,8 +8,8 @@ import (
 	"time"
 )
 
-// Config is the whole of arena's configuration. Keys are those of DESIGN.md
-// section 7; env names are ARENA_ plus the key with "." as "_".
+// Config is the whole of arena's configuration. Keys are those of
+// config/arena.example.yaml; env names are ARENA_ plus the key with "." as "_".
 type Config struct {
 	HTTP    HTTP          `mapstructure:"http"`
 	Kafka   Kafka         `mapstructure:"kafka"`

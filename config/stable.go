@@ -33,12 +33,13 @@ func (c Config) ActivePersonalities() []Personality {
 
 // EffectiveProvider resolves llm.provider "" (auto): openai when an API key
 // or a base URL is set (a local server such as Ollama needs no key),
-// otherwise the offline scripted model, so a fresh machine plays.
+// otherwise the offline scripted model, so a fresh machine plays. It is the
+// one place the provider is decided: llm.New builds what it returns.
 func (l LLM) EffectiveProvider() string {
-	switch {
-	case l.Provider != "":
-		return l.Provider
-	case l.APIKey != "" || strings.TrimSpace(l.BaseURL) != "":
+	switch p := strings.ToLower(strings.TrimSpace(l.Provider)); {
+	case p != "":
+		return p
+	case strings.TrimSpace(l.APIKey) != "" || strings.TrimSpace(l.BaseURL) != "":
 		return ProviderOpenAI
 	default:
 		return ProviderScripted

@@ -1,7 +1,8 @@
-// Package arenatest runs the arena binary as a real OS process for tests:
-// it builds the binary, gives it a hermetic environment and free loopback
-// ports, and stops it (with its log on failure) when the test ends. Only
-// tests import it.
+// Package arenatest holds what tests of several packages share: running
+// the arena binary as a real OS process (built once, a hermetic environment,
+// free loopback ports, stopped with its log on failure when the test ends),
+// an in-process embedded broker with arena's topics (Log), and the test
+// logger. Only tests import it.
 package arenatest
 
 import (

@@ -22,8 +22,14 @@ func TopicNames(prefix string) Topics {
 	}
 }
 
-// Record headers written with every record.
+// Record headers. type and correlation-id are written with every record;
+// the correlation id is the id of the event that began the work a record
+// is part of, carried unchanged through everything made because of it (a
+// robot command's id stays on the robot's reply and on the bridge's fact).
+// robot-id is written on robot commands, so that a personality skips the
+// others' commands without decoding them.
 const (
 	HeaderType          = "type"
 	HeaderCorrelationID = "correlation-id"
+	HeaderRobotID       = "robot-id"
 )

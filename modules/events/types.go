@@ -182,7 +182,9 @@ func (p *PlayerJoined) Validate() error {
 
 // MatchStarted closes the lobby, fills empty seats with robots and begins
 // round 1. By is the host's seat, or "lobby" when a quick match's wait ran
-// out. Written by the gateway (host) or the orchestrator (lobby wait).
+// out. Written by the gateway when the host starts a private match, and by
+// the seed; a quick match's wait ends with the orchestrator's
+// deadline.reached{lobby} instead, which the reducer treats the same.
 type MatchStarted struct {
 	By string `json:"by"`
 }
@@ -196,7 +198,8 @@ func (m *MatchStarted) Validate() error {
 }
 
 // RoundStarted begins round Round (2..rounds) after the results pause.
-// Written by the orchestrator.
+// Reserved for tools: nothing writes it today; a round after the first
+// begins with the orchestrator's deadline.reached{results} of the one before.
 type RoundStarted struct {
 	Round int `json:"round"`
 }
@@ -294,7 +297,9 @@ func (d *DeadlineReached) Validate() error {
 }
 
 // MatchEnded finishes a match: "completed" after the last round's results,
-// "abandoned" when a lobby idles out. Written by the orchestrator.
+// "abandoned" when a lobby idles out. The orchestrator ends matches with
+// deadline.reached (results of the last round, or lobby idle); this is
+// written by the gateway to end a rematch that lost the race, and by tools.
 type MatchEnded struct {
 	Reason string `json:"reason"`
 }

@@ -131,7 +131,9 @@ func (s *State) CurrentRound() *Round {
 	return &s.Rounds[len(s.Rounds)-1]
 }
 
-// humans counts the seats taken by humans.
+// Humans counts the seats taken by humans.
+func (s *State) Humans() int { return s.humans() }
+
 func (s *State) humans() int {
 	n := 0
 	for _, seat := range s.Seats {

@@ -9,7 +9,7 @@ import (
 )
 
 // View is what one seat (or a spectator, with You empty) may see of a match:
-// the VIEW of DESIGN.md section 7. Before the match is finished it never
+// what the WebSocket sends (docs/gateway.md). Before the match is finished it never
 // tells who is human: no names, no robot ids, no scores (a score would give
 // away whose pick was human); Reveal, Scores and Timeline appear only once
 // the phase is finished. In the lobby Seats holds only your own seat, with

@@ -20,6 +20,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/kafka"
@@ -30,12 +31,7 @@ import (
 // first use, stopped by TestMain); each test runs its own gateway on an
 // httptest server. Matches have random ids, so tests do not interfere.
 
-func testLogger() *slog.Logger {
-	if os.Getenv("ARENA_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
+func testLogger() *slog.Logger { return arenatest.Logger() }
 
 type backend struct {
 	broker  *kafka.Broker
@@ -69,29 +65,14 @@ func kafkaBackend(t *testing.T) *backend {
 		shared = &backend{}
 		shared.err = func() error {
 			logger := testLogger()
-			b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", Partitions: 3}, logger)
+			l, err := arenatest.NewLog(config.Kafka{}, 3, "", logger)
 			if err != nil {
 				return err
 			}
-			if err := b.Start(); err != nil {
-				return err
-			}
-			shared.broker = b
-			c, err := kafka.NewClients(config.Kafka{}, []string{b.Addr()}, nil, logger)
-			if err != nil {
-				return err
-			}
-			shared.clients = c
-			cl, err := c.New("test-topics")
-			if err != nil {
-				return err
-			}
-			defer cl.Close()
+			shared.broker, shared.clients = l.Broker, l.Clients
+			c := l.Clients
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			if _, err := kafka.EnsureTopics(ctx, cl, c.Topics, 3, 1); err != nil {
-				return err
-			}
 			mat := materializer.New(c, logger)
 			if err := mat.Start(ctx); err != nil {
 				return err

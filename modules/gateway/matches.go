@@ -19,52 +19,24 @@ type seatReply struct {
 	Token   string `json:"token"`
 }
 
-// newMatch decides everything random about a new match (seat letters,
-// prompts, robot roster, invite code) and returns its match.created.
+// newMatch decides everything random about a new match (game.NewMatch,
+// with crypto/rand, and the invite code) and returns its match.created.
 func (g *Gateway) newMatch(mode string, humans int, previous string, rt retry) (events.Envelope, error) {
 	gc := g.cfg.Game
-	seats := gc.Seats
-	order := make([]string, seats)
-	for i := range order {
-		order[i] = string(rune('A' + i))
+	stable := make([]events.RobotSeat, len(g.cfg.Robots))
+	for i, p := range g.cfg.Robots {
+		stable[i] = events.RobotSeat{RobotID: p.ID, Name: p.Name, Model: g.robotModel(p)}
 	}
-	shuffle(order)
-
-	prompts := make([]string, 0, gc.Rounds)
-	for len(prompts) < gc.Rounds { // distinct while the pack lasts
-		pack := append([]string(nil), g.cfg.Prompts...)
-		shuffle(pack)
-		prompts = append(prompts, pack[:min(len(pack), gc.Rounds-len(prompts))]...)
-	}
-
-	roster := make([]events.RobotSeat, 0, seats-1)
-	for len(roster) < seats-1 { // every personality once before any repeats
-		stable := append([]config.Personality(nil), g.cfg.Robots...)
-		shuffle(stable)
-		for _, p := range stable[:min(len(stable), seats-1-len(roster))] {
-			roster = append(roster, events.RobotSeat{RobotID: p.ID, Name: p.Name, Model: g.robotModel(p)})
-		}
-	}
-
-	c := &events.MatchCreated{
-		Mode:           mode,
-		Seats:          seats,
-		Humans:         humans,
-		Rounds:         gc.Rounds,
-		Prompts:        prompts,
-		SeatOrder:      order,
-		Robots:         roster,
-		AnswerWindowMs: gc.AnswerWindow.Milliseconds(),
-		VoteWindowMs:   gc.VoteWindow.Milliseconds(),
-		ResultsPauseMs: gc.ResultsPause.Milliseconds(),
-		LobbyWaitMs:    gc.LobbyWait.Milliseconds(),
-		IdleTimeoutMs:  gc.IdleTimeout.Milliseconds(),
-		MaxAnswerChars: gc.MaxAnswerChars,
-		Previous:       previous,
+	setup := game.Setup{
+		Mode: mode, Seats: gc.Seats, Humans: humans, Rounds: gc.Rounds, Previous: previous,
+		Prompts: g.cfg.Prompts, Stable: stable,
+		AnswerWindow: gc.AnswerWindow, VoteWindow: gc.VoteWindow, ResultsPause: gc.ResultsPause,
+		LobbyWait: gc.LobbyWait, IdleTimeout: gc.IdleTimeout, MaxAnswerChars: gc.MaxAnswerChars,
 	}
 	if mode == events.ModePrivate {
-		c.Code = g.uniqueCode()
+		setup.Code = g.uniqueCode()
 	}
+	c := game.NewMatch(shuffleN, setup)
 	if rt.key != "" {
 		id := derivedID(16, "match", rt.key)
 		return events.NewWithID(events.DerivedID("create", rt.key), id, events.SourceGateway, time.Now(), c)

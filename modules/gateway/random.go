@@ -30,11 +30,11 @@ func randN(n int) int {
 	}
 }
 
-// shuffle permutes xs in place (Fisher-Yates).
-func shuffle[T any](xs []T) {
-	for i := len(xs) - 1; i > 0; i-- {
-		j := randN(i + 1)
-		xs[i], xs[j] = xs[j], xs[i]
+// shuffleN is rand.Shuffle (Fisher-Yates) with crypto/rand, for
+// game.NewMatch.
+func shuffleN(n int, swap func(i, j int)) {
+	for i := n - 1; i > 0; i-- {
+		swap(i, randN(i+1))
 	}
 }
 

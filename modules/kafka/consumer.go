@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -14,11 +13,13 @@ import (
 
 // Handler processes one record. Handlers must be idempotent: after a crash
 // or a rebalance the same record may be delivered again. An error retries
-// the record (MaxRetries times, with backoff) and then sends it to the
-// dead-letter topic so the partition keeps moving; wrap an error with
-// Permanent to skip the retries. Handlers get a context that is cancelled
-// when their partition is revoked or the group stops; a handler that returns
-// because of that leaves its record unacknowledged, to be redone elsewhere.
+// the record (MaxRetries times, with backoff: the Retry middleware) and
+// then sends it to the dead-letter topic so the partition keeps moving
+// (DeadLetter); wrap an error with Permanent to skip the retries. Handlers
+// get a context that is cancelled when their partition is revoked or the
+// group stops; a handler that returns because of that leaves its record
+// unacknowledged, to be redone elsewhere. Most handlers are EventHandlers
+// (GroupConfig.HandleEvent); readers that fold raw records use Handler.
 type Handler func(ctx context.Context, r *kgo.Record) error
 
 // GroupConfig configures a consumer group runner.
@@ -26,7 +27,16 @@ type GroupConfig struct {
 	Name   string // module name, for logs and client ids
 	Group  string
 	Topics []string
-	Handle Handler
+	// Handle, or HandleEvent, is the group's handler. HandleEvent gets the
+	// decoded event and returns what to publish (see Events): the runner
+	// publishes it through the group's client, within PublishTimeout,
+	// before the record is marked.
+	Handle         Handler
+	HandleEvent    EventHandler
+	PublishTimeout time.Duration // default DefaultPublishTimeout
+	// Middleware wraps the handler, the first outermost, inside the retry
+	// and dead-letter the group always adds.
+	Middleware []Middleware
 
 	// Flush, if set, runs after each batch of records a partition received,
 	// and the offset it returns (the next offset to read after a restart;
@@ -93,6 +103,7 @@ type Group struct {
 	logger  *slog.Logger
 
 	cl       *kgo.Client
+	handle   Handler // the whole chain: dead-letter, retry, middleware, handler
 	mu       sync.Mutex
 	workers  map[tp]*worker
 	runAt    time.Time // Run began
@@ -112,8 +123,8 @@ func NewGroup(clients *Clients, cfg GroupConfig, logger *slog.Logger) (*Group, e
 		return nil, errors.New("consumer group: no group name")
 	case len(cfg.Topics) == 0:
 		return nil, fmt.Errorf("consumer group %s: no topics", cfg.Group)
-	case cfg.Handle == nil:
-		return nil, fmt.Errorf("consumer group %s: no handler", cfg.Group)
+	case (cfg.Handle == nil) == (cfg.HandleEvent == nil):
+		return nil, fmt.Errorf("consumer group %s: want exactly one of Handle and HandleEvent", cfg.Group)
 	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
@@ -175,6 +186,7 @@ func (g *Group) Run(ctx context.Context) error {
 		return err
 	}
 	g.cl = cl
+	g.handle = g.chain(cl)
 	g.mu.Lock()
 	g.runAt = time.Now()
 	g.mu.Unlock()
@@ -412,7 +424,7 @@ func (w *worker) flush(last *kgo.Record) {
 			return
 		}
 		w.g.logger.Warn("flush failed; retrying", "topic", w.tp.topic, "partition", w.tp.partition, "err", err)
-		if !sleep(w.ctx, backoff) {
+		if !Sleep(w.ctx, backoff) {
 			return
 		}
 	}
@@ -449,73 +461,43 @@ func (w *worker) dispatch(batch []*kgo.Record) {
 	}
 }
 
-// handle runs the handler with retries and then the dead-letter topic. It
-// reports whether the record is finished (handled or dead-lettered); false
-// means the worker is stopping and the record must not be committed.
+// chain builds the group's handler: the dead letters outermost, then the
+// count of records handled, the retries, the configured middleware and the
+// handler (EventHandlers publishing through p).
+func (g *Group) chain(p Producer) Handler {
+	cfg := g.cfg
+	h := cfg.Handle
+	if cfg.HandleEvent != nil {
+		h = Events(p, cfg.PublishTimeout, cfg.HandleEvent)
+	}
+	for i := len(cfg.Middleware) - 1; i >= 0; i-- {
+		h = cfg.Middleware[i](h)
+	}
+	h = Retry(cfg.MaxRetries, cfg.RetryBackoff, g.logger)(h)
+	h = countConsumed(cfg.Group)(h)
+	return DeadLetter(p, cfg.DeadLetter, cfg.Group, cfg.RetryBackoff, g.logger)(h)
+}
+
+// countConsumed counts the records handled without an error (dead-lettered
+// ones are counted by DeadLetter).
+func countConsumed(group string) Middleware {
+	return func(next Handler) Handler {
+		return func(ctx context.Context, r *kgo.Record) error {
+			err := next(ctx, r)
+			if err == nil {
+				consumed.WithLabelValues(group, r.Topic).Inc()
+			}
+			return err
+		}
+	}
+}
+
+// handle runs the chain. It reports whether the record is finished
+// (handled or dead-lettered); false means the worker is stopping (the
+// dead-letter step gives up only then) and the record must not be
+// committed.
 func (w *worker) handle(r *kgo.Record) bool {
-	cfg := w.g.cfg
-	backoff := cfg.RetryBackoff
-	for attempt := 0; ; attempt++ {
-		err := cfg.Handle(w.ctx, r)
-		if err == nil {
-			consumed.WithLabelValues(cfg.Group, r.Topic).Inc()
-			return true
-		}
-		if w.ctx.Err() != nil {
-			return false
-		}
-		var perm permanentError
-		if errors.As(err, &perm) || attempt >= cfg.MaxRetries {
-			return w.deadLetter(r, err)
-		}
-		w.g.logger.Debug("handler failed; retrying", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "attempt", attempt+1, "err", err)
-		if !sleep(w.ctx, backoff) {
-			return false
-		}
-		backoff *= 2
-	}
-}
-
-func (w *worker) deadLetter(r *kgo.Record, cause error) bool {
-	g := w.g
-	dl := &kgo.Record{
-		Topic: g.cfg.DeadLetter,
-		Key:   r.Key,
-		Value: r.Value,
-		Headers: append(append([]kgo.RecordHeader(nil), r.Headers...),
-			kgo.RecordHeader{Key: HeaderDLQError, Value: []byte(cause.Error())},
-			kgo.RecordHeader{Key: HeaderDLQTopic, Value: []byte(r.Topic)},
-			kgo.RecordHeader{Key: HeaderDLQPartition, Value: []byte(strconv.Itoa(int(r.Partition)))},
-			kgo.RecordHeader{Key: HeaderDLQOffset, Value: []byte(strconv.FormatInt(r.Offset, 10))},
-			kgo.RecordHeader{Key: HeaderDLQGroup, Value: []byte(g.cfg.Group)},
-		),
-	}
-	for backoff := g.cfg.RetryBackoff; ; backoff = min(2*backoff, 5*time.Second) {
-		err := g.cl.ProduceSync(w.ctx, dl).FirstErr()
-		if err == nil {
-			g.logger.Error("record dead-lettered", "topic", r.Topic, "partition", r.Partition, "offset", r.Offset, "dead_letter_topic", dl.Topic, "err", cause)
-			deadLettered.WithLabelValues(g.cfg.Group, r.Topic).Inc()
-			return true
-		}
-		if w.ctx.Err() != nil {
-			return false
-		}
-		g.logger.Warn("dead-letter produce failed; retrying", "err", err)
-		if !sleep(w.ctx, backoff) {
-			return false
-		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return w.g.handle(w.ctx, r) == nil
 }
 
 // RunGroups runs groups until ctx ends or any of them returns; then it

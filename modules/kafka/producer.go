@@ -10,7 +10,8 @@ import (
 )
 
 // Record turns an envelope into a record keyed by its match id, with the type
-// and correlation id in headers.
+// and correlation id in headers (an empty correlationID: the event begins
+// its own work, so its own id), and a robot command's robot id.
 func Record(topic string, e events.Envelope, correlationID string) (*kgo.Record, error) {
 	b, err := e.Marshal()
 	if err != nil {
@@ -19,7 +20,7 @@ func Record(topic string, e events.Envelope, correlationID string) (*kgo.Record,
 	if correlationID == "" {
 		correlationID = e.ID
 	}
-	return &kgo.Record{
+	r := &kgo.Record{
 		Topic: topic,
 		Key:   []byte(e.MatchID),
 		Value: b,
@@ -27,7 +28,15 @@ func Record(topic string, e events.Envelope, correlationID string) (*kgo.Record,
 			{Key: events.HeaderType, Value: []byte(e.Type)},
 			{Key: events.HeaderCorrelationID, Value: []byte(correlationID)},
 		},
-	}, nil
+	}
+	if e.Type == events.TypeRobotCommand {
+		if p, err := e.Payload(); err == nil {
+			if c, ok := p.(*events.RobotCommand); ok && c.RobotID != "" {
+				r.Headers = append(r.Headers, kgo.RecordHeader{Key: events.HeaderRobotID, Value: []byte(c.RobotID)})
+			}
+		}
+	}
+	return r, nil
 }
 
 // Publish produces envelopes to topic and waits until the broker has

@@ -84,18 +84,17 @@ func New(cfg config.LLM, logger *slog.Logger) (Model, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	switch strings.ToLower(strings.TrimSpace(cfg.Provider)) {
+	// The provider is config's decision; the key may also come from the
+	// environment when cfg was not loaded by config.Load.
+	auto := config.LLM{Provider: cfg.Provider, APIKey: apiKey(cfg), BaseURL: cfg.BaseURL}
+	switch auto.EffectiveProvider() {
 	case config.ProviderOpenAI:
 		return newOpenAIModel(cfg, logger)
 	case config.ProviderScripted:
-		return NewScripted(cfg), nil
-	case "":
-		// A base URL means a server to talk to, keyless local ones included.
-		if apiKey(cfg) != "" || strings.TrimSpace(cfg.BaseURL) != "" {
-			return newOpenAIModel(cfg, logger)
+		if strings.TrimSpace(cfg.Provider) == "" {
+			logger.Info("no API key set: robots use the offline scripted model",
+				"hint", "set OPENAI_API_KEY, or llm.base_url for a local server such as Ollama")
 		}
-		logger.Info("no API key set: robots use the offline scripted model",
-			"hint", "set OPENAI_API_KEY, or llm.base_url for a local server such as Ollama")
 		return NewScripted(cfg), nil
 	default:
 		return nil, fmt.Errorf("llm.provider: unknown provider %q (want %s or %s)",

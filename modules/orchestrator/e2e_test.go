@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
@@ -32,12 +32,7 @@ import (
 // loopback, the materializer, the orchestrator and the robots, with the
 // human simulated by writing facts to match-events as the gateway would.
 
-func testLogger() *slog.Logger {
-	if os.Getenv("ARENA_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
+func testLogger() *slog.Logger { return arenatest.Logger() }
 
 type service interface {
 	Start(context.Context) error
@@ -113,28 +108,12 @@ func (s *stack) run(svc service) (stop func()) {
 func startStackWithout(t *testing.T, cfg config.Config, model llm.Model) *stack {
 	t.Helper()
 	logger := testLogger()
-	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Partitions: 3}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
-	clients, err := kafka.NewClients(cfg.Kafka, []string{b.Addr()}, nil, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clients := arenatest.StartLog(t, cfg.Kafka, 3, logger).Clients
 	cl, err := clients.New("test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if _, err := kafka.EnsureTopics(ctx, cl, clients.Topics, 3, 1); err != nil {
-		t.Fatal(err)
-	}
 
 	robots, err := robot.New(cfg, clients, model, nil, logger)
 	if err != nil {

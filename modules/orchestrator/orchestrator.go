@@ -80,7 +80,7 @@ func (o *Orchestrator) Start(context.Context) error {
 	}
 	o.bridge, err = kafka.NewGroup(o.clients, kafka.GroupConfig{
 		Name: "orchestrator-bridge", Group: BridgeGroup, Topics: []string{o.clients.Topics.RobotEvents},
-		Handle: o.bridgeHandle, Concurrency: 16,
+		HandleEvent: o.bridgeHandle, Concurrency: 16,
 	}, o.logger)
 	return err
 }
@@ -273,9 +273,9 @@ func (o *Orchestrator) tick(id string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err := kafka.Publish(ctx, o.producer, o.clients.Topics.RobotCommands, id, cmds...)
+	err := kafka.Publish(ctx, o.producer, o.clients.Topics.RobotCommands, "", cmds...)
 	if err == nil {
-		err = kafka.Publish(ctx, o.producer, o.clients.Topics.MatchEvents, id, evs...)
+		err = kafka.Publish(ctx, o.producer, o.clients.Topics.MatchEvents, "", evs...)
 	}
 	if err != nil {
 		o.logger.Warn("publish failed; retrying", "match_id", id, "err", err)

@@ -16,7 +16,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
@@ -60,8 +59,7 @@ type Robots struct {
 	metrics *metrics
 	sleep   func(ctx context.Context, d time.Duration) bool
 
-	producer *kgo.Client
-	groups   []*kafka.Group
+	groups []*kafka.Group
 }
 
 // New builds the module for cfg's active personalities; it starts nothing.
@@ -74,22 +72,19 @@ func New(cfg config.Config, clients *kafka.Clients, model llm.Model, reg prometh
 	if err != nil {
 		return nil, err
 	}
-	return &Robots{cfg: cfg, clients: clients, model: model, logger: logger.With("module", "robot"), metrics: m, sleep: sleep}, nil
+	return &Robots{cfg: cfg, clients: clients, model: model, logger: logger.With("module", "robot"), metrics: m, sleep: kafka.Sleep}, nil
 }
 
 func (r *Robots) Name() string { return "robot" }
 
 func (r *Robots) Start(context.Context) error {
-	p, err := r.clients.New("robot-producer")
-	if err != nil {
-		return err
-	}
-	r.producer = p
 	var ids []string
 	for _, pers := range r.cfg.ActivePersonalities() {
 		g, err := kafka.NewGroup(r.clients, kafka.GroupConfig{
 			Name: GroupFor(pers.ID), Group: GroupFor(pers.ID), Topics: []string{r.clients.Topics.RobotCommands},
-			Handle: r.handler(pers), Concurrency: concurrency,
+			HandleEvent: r.handler(pers), Concurrency: concurrency,
+			// Others' commands are skipped by their robot-id header, undecoded.
+			Middleware:     []kafka.Middleware{kafka.SkipUnlessHeader(events.HeaderRobotID, pers.ID)},
 			SessionTimeout: sessionTimeout, HeartbeatInterval: heartbeatInterval, RebalanceTimeout: rebalanceTimeout,
 		}, r.logger.With("robot", pers.ID))
 		if err != nil {
@@ -108,25 +103,19 @@ func (r *Robots) Run(ctx context.Context) error {
 }
 
 func (r *Robots) Stop(context.Context) error {
-	if r.producer != nil {
-		r.producer.Close()
-	}
 	return nil
 }
 
-func (r *Robots) handler(p config.Personality) kafka.Handler {
-	return func(ctx context.Context, rec *kgo.Record) error {
-		e, err := events.Decode(rec.Value)
-		if err != nil {
-			return kafka.Permanent(err)
-		}
-		pl, err := e.Payload()
-		if err != nil {
-			return kafka.Permanent(err)
-		}
-		cmd, ok := pl.(*events.RobotCommand)
-		if !ok || cmd.RobotID != p.ID {
-			return nil
+// handler plays personality p's commands. Its outputs are spaced in time
+// (typing, then the answer), so it publishes them through the message as
+// it goes rather than returning them; the runner's timeout and correlation
+// id apply all the same.
+func (r *Robots) handler(p config.Personality) kafka.EventHandler {
+	return func(ctx context.Context, m kafka.Message) ([]kafka.Out, error) {
+		e := m.Event
+		cmd, ok := m.Payload.(*events.RobotCommand)
+		if !ok || cmd.RobotID != p.ID { // a command of an orchestrator that wrote no robot-id header
+			return nil, nil
 		}
 		// Replies are planned to leave by deadline; the context allows the
 		// margin on top, so a wait that ends on time is not cut short.
@@ -134,7 +123,7 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 		if time.Until(deadline) <= 0 {
 			r.metrics.skipped.WithLabelValues(p.ID).Inc()
 			r.logger.Debug("command expired; skipped", "match_id", e.MatchID, "command_id", cmd.CommandID)
-			return nil
+			return nil, nil
 		}
 		ctx, cancel := context.WithDeadline(ctx, time.UnixMilli(cmd.DeadlineMs))
 		defer cancel()
@@ -142,11 +131,11 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 		if cmd.Kind == events.KindVote {
 			act = r.vote
 		}
-		err = act(ctx, p, e.MatchID, cmd, deadline)
+		err := act(ctx, p, m, cmd, deadline)
 		if err == nil && ctx.Err() == nil { // replied, rather than given up at the deadline
 			r.metrics.replies.WithLabelValues(p.ID, cmd.Kind).Observe(time.Since(e.Time).Seconds())
 		}
-		return err
+		return nil, err
 	}
 }
 
@@ -154,9 +143,10 @@ func (r *Robots) handler(p config.Personality) kafka.Handler {
 // command of an older orchestrator, without a schedule, or any command with
 // robot.human_timing off, is answered on the personality's own pace: ask
 // the model, then take its delay to "think" and its typing speed to "type".
-func (r *Robots) answer(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+func (r *Robots) answer(ctx context.Context, p config.Personality, m kafka.Message, cmd *events.RobotCommand, deadline time.Time) error {
+	matchID := m.Event.MatchID
 	if cmd.StartedMs > 0 && r.cfg.Robot.HumanTiming {
-		return r.answerOnSchedule(ctx, p, matchID, cmd, deadline)
+		return r.answerOnSchedule(ctx, p, m, cmd, deadline)
 	}
 	start := time.Now()
 	req := r.answerRequest(p, matchID, cmd)
@@ -174,7 +164,7 @@ func (r *Robots) answer(ctx context.Context, p config.Personality, matchID strin
 		if stopping(ctx, deadline) {
 			return ctx.Err() // revoked or stopping: the command is redone elsewhere
 		}
-		return r.fail(matchID, p, cmd, err)
+		return r.fail(m, p, cmd, err)
 	}
 
 	rng := rngFor(cmd.CommandID)
@@ -182,7 +172,7 @@ func (r *Robots) answer(ctx context.Context, p config.Personality, matchID strin
 	if !r.sleep(ctx, think) {
 		return r.cancelled(ctx, deadline)
 	}
-	if err := r.publish(ctx, matchID, cmd.CommandID, &events.RobotTyping{CommandID: cmd.CommandID, Seat: cmd.Seat, Round: cmd.Round}); err != nil {
+	if err := r.publish(ctx, m, cmd.CommandID, &events.RobotTyping{CommandID: cmd.CommandID, Seat: cmd.Seat, Round: cmd.Round}); err != nil {
 		return err
 	}
 	if !r.sleep(ctx, typing) {
@@ -190,7 +180,7 @@ func (r *Robots) answer(ctx context.Context, p config.Personality, matchID strin
 	}
 	r.logger.Debug("robot answered", "match_id", matchID, "robot", p.ID, "seat", cmd.Seat, "round", cmd.Round,
 		"think", think, "typing", typing, "model_time", took, "left", time.Until(deadline))
-	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseGenerated{
+	return r.publish(ctx, m, cmd.CommandID, &events.ResponseGenerated{
 		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round,
 		Text: text, Model: resp.Model, ProcessingMs: took.Milliseconds(),
 	})
@@ -201,7 +191,8 @@ func (r *Robots) answer(ctx context.Context, p config.Personality, matchID strin
 // humans play, scaled by the personality's speed. A silent command types
 // (maybe) and stops, as people do. A model slower than the schedule makes
 // the answer late, never early.
-func (r *Robots) answerOnSchedule(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+func (r *Robots) answerOnSchedule(ctx context.Context, p config.Personality, m kafka.Message, cmd *events.RobotCommand, deadline time.Time) error {
+	matchID := m.Event.MatchID
 	plan := ScheduleFor(p, cmd, deadline)
 	type reply struct {
 		resp llm.Response
@@ -221,7 +212,7 @@ func (r *Robots) answerOnSchedule(ctx context.Context, p config.Personality, mat
 		if !r.sleep(ctx, time.Until(plan.TypingAt)) {
 			return r.cancelled(ctx, deadline)
 		}
-		if err := r.publish(ctx, matchID, cmd.CommandID, &events.RobotTyping{CommandID: cmd.CommandID, Seat: cmd.Seat, Round: cmd.Round}); err != nil {
+		if err := r.publish(ctx, m, cmd.CommandID, &events.RobotTyping{CommandID: cmd.CommandID, Seat: cmd.Seat, Round: cmd.Round}); err != nil {
 			return err
 		}
 	}
@@ -247,14 +238,14 @@ func (r *Robots) answerOnSchedule(ctx context.Context, p config.Personality, mat
 		if stopping(ctx, deadline) {
 			return ctx.Err()
 		}
-		return r.fail(matchID, p, cmd, err)
+		return r.fail(m, p, cmd, err)
 	}
 	if !r.sleep(ctx, time.Until(plan.ReplyAt)) {
 		return r.cancelled(ctx, deadline)
 	}
 	r.logger.Debug("robot answered", "match_id", matchID, "robot", p.ID, "seat", cmd.Seat, "round", cmd.Round,
 		"typing_at", plan.TypingAt, "reply_at", plan.ReplyAt, "model_time", got.took)
-	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseGenerated{
+	return r.publish(ctx, m, cmd.CommandID, &events.ResponseGenerated{
 		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round,
 		Text: text, Model: got.resp.Model, ProcessingMs: got.took.Milliseconds(),
 	})
@@ -352,7 +343,8 @@ func speed(p config.Personality) float64 {
 
 // vote asks the model which seat is human; a reply that names no candidate
 // (or a failed call) falls back to a random candidate, so robots always vote.
-func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string, cmd *events.RobotCommand, deadline time.Time) error {
+func (r *Robots) vote(ctx context.Context, p config.Personality, m kafka.Message, cmd *events.RobotCommand, deadline time.Time) error {
+	matchID := m.Event.MatchID
 	if len(cmd.Candidates) == 0 {
 		return kafka.Permanent(errors.New("vote command without candidates"))
 	}
@@ -385,17 +377,15 @@ func (r *Robots) vote(ctx context.Context, p config.Personality, matchID string,
 	if !r.sleep(ctx, wait) {
 		return r.cancelled(ctx, deadline)
 	}
-	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseGenerated{
+	return r.publish(ctx, m, cmd.CommandID, &events.ResponseGenerated{
 		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round,
 		Vote: seat, Model: model, ProcessingMs: took.Milliseconds(),
 	})
 }
 
-func (r *Robots) fail(matchID string, p config.Personality, cmd *events.RobotCommand, cause error) error {
-	r.logger.Warn("robot could not answer", "match_id", matchID, "robot", p.ID, "round", cmd.Round, "err", cause)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return r.publish(ctx, matchID, cmd.CommandID, &events.ResponseFailed{
+func (r *Robots) fail(m kafka.Message, p config.Personality, cmd *events.RobotCommand, cause error) error {
+	r.logger.Warn("robot could not answer", "match_id", m.Event.MatchID, "robot", p.ID, "round", cmd.Round, "err", cause)
+	return r.publish(context.Background(), m, cmd.CommandID, &events.ResponseFailed{
 		CommandID: cmd.CommandID, Kind: cmd.Kind, RobotID: p.ID, Seat: cmd.Seat, Round: cmd.Round, Error: cause.Error(),
 	})
 }
@@ -412,14 +402,14 @@ func (r *Robots) cancelled(ctx context.Context, deadline time.Time) error {
 
 // publish writes p to robot-events with an id derived from the command, so
 // a command redone after a crash yields the same event ids.
-func (r *Robots) publish(ctx context.Context, matchID, commandID string, p events.Payload) error {
-	e, err := events.NewWithID(events.DerivedID(commandID, p.EventType()), matchID, events.SourceRobot, time.Now(), p)
+// It is not cut short by ctx (the command's deadline): a reply that is
+// due goes out; the runner's timeout still bounds it.
+func (r *Robots) publish(ctx context.Context, m kafka.Message, commandID string, p events.Payload) error {
+	e, err := events.NewWithID(events.DerivedID(commandID, p.EventType()), m.Event.MatchID, events.SourceRobot, time.Now(), p)
 	if err != nil {
 		return kafka.Permanent(err)
 	}
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	return kafka.Publish(pctx, r.producer, r.clients.Topics.RobotEvents, "", e)
+	return m.Publish(context.WithoutCancel(ctx), kafka.Out{Topic: r.clients.Topics.RobotEvents, Event: e})
 }
 
 // stopping reports whether ctx ended for a reason other than the deadline.
@@ -451,18 +441,4 @@ func rngFor(seed string) *rand.Rand {
 	h := fnv.New64a()
 	h.Write([]byte(seed))
 	return rand.New(rand.NewPCG(h.Sum64(), 0x5eed))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

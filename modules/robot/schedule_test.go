@@ -2,14 +2,13 @@ package robot
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/kafka"
 	"github.com/arena-hq/arena/modules/llm"
@@ -19,21 +18,10 @@ import (
 // "typing" at typingAfterMs and the answer held until replyAfterMs; a
 // silent command types and stops, with no reply at all.
 func TestRobotCarriesOutTheSchedule(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Partitions: 1}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.Close)
+	logger := arenatest.Logger()
 	cfg := config.Default()
 	cfg.LLM.Provider = config.ProviderScripted
-	clients, err := kafka.NewClients(cfg.Kafka, []string{b.Addr()}, nil, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	clients := arenatest.StartLog(t, cfg.Kafka, 1, logger).Clients
 	cl, err := clients.New("test", kgo.ConsumeTopics(clients.Topics.RobotEvents), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)
@@ -41,9 +29,6 @@ func TestRobotCarriesOutTheSchedule(t *testing.T) {
 	t.Cleanup(cl.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := kafka.EnsureTopics(ctx, cl, clients.Topics, 1, 1); err != nil {
-		t.Fatal(err)
-	}
 	robots, err := New(cfg, clients, llm.NewScripted(cfg.LLM), nil, logger)
 	if err != nil {
 		t.Fatal(err)

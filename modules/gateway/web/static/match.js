@@ -3,7 +3,8 @@
 // views over the WebSocket and sends answers, votes and typing signals on it;
 // a spectator (no token) polls GET /api/matches/{id} every 2 s.
 import {
-  $, announce, api, codePoints, el, enterMatch, fill, idFromPath, loadSeat, seatBadge, toast,
+  $, announce, api, clearDrafts, codePoints, el, enterMatch, fill, idFromPath, loadDraft, loadSeat, saveDraft,
+  seatBadge, toast,
 } from "/static/app.js";
 import { answerCard, roundAnswers, roundBlock, roundVotes, identityTag } from "/static/cards.js";
 
@@ -248,10 +249,15 @@ function renderAnswering(v) {
     ui.answerSent.hidden = true;
     return;
   }
-  if (boxRound && boxRound !== v.round) ui.answer.value = ""; // a new round: a clean box
-  boxRound = v.round;
   const mine = memo.answers[v.round];
   const answered = Boolean(seatOf(v, v.you)?.answered || mine);
+  if (boxRound !== v.round) {
+    // A new round (or a fresh page): a clean box, or the draft this browser
+    // kept of it; older rounds' drafts are of no use any more.
+    ui.answer.value = answered ? "" : loadDraft(matchId, v.round);
+    clearDrafts(matchId, v.round);
+  }
+  boxRound = v.round;
   ui.answerForm.hidden = answered;
   ui.answerSent.hidden = !answered;
   ui.myAnswer.textContent = mine ? mine.text : "";
@@ -340,6 +346,7 @@ function renderResults(v) {
 }
 
 function renderFinished(v) {
+  clearDrafts(matchId);
   const reveal = v.reveal || [];
   const winners = new Set(v.winners || []);
   const winnerNames = reveal.filter((r) => winners.has(r.seat)).map((r) => r.name || r.seat);
@@ -494,6 +501,7 @@ function onAck(id) {
   if (rec && rec.id === id) {
     rec.acked = true;
     saveMemo();
+    if (p.kind === "answer") saveDraft(matchId, p.round, ""); // it counts: the draft is done
   }
 }
 
@@ -545,6 +553,7 @@ ui.answer.addEventListener("keydown", (e) => {
 let lastTyping = 0;
 ui.answer.addEventListener("input", () => {
   updateCounter();
+  if (view && view.phase === "answering") saveDraft(matchId, view.round, ui.answer.value);
   const now = Date.now();
   if (view && view.phase === "answering" && ui.answer.value.trim() && now - lastTyping >= 2000 && connected) {
     lastTyping = now;
@@ -698,18 +707,41 @@ function connect() {
   });
 }
 
+// Reconnect backoff: 0.5s, 1s, 2s, 2s… while the page is visible, so a
+// player looking at the page is back within about 2 s of the server; a
+// hidden tab backs off to 10 s and reconnects at once when shown again.
+const visible = () => document.visibilityState !== "hidden";
+let reconnects = 0; // reconnects scheduled so far (for tests: data-reconnects)
+
 function scheduleReconnect() {
-  const delay = Math.min(10000, 1000 * 2 ** attempt); // 1s, 2s, 4s, 8s, 10s, 10s…
+  const delay = Math.min(visible() ? 2000 : 10000, 500 * 2 ** attempt);
   attempt++;
+  reconnects++;
+  document.body.dataset.reconnects = String(reconnects);
+  document.body.dataset.retryDelay = String(delay);
   const retry = el("button", { type: "button", class: "btn btn-small", text: "Retry now" });
   retry.addEventListener("click", () => {
     clearTimeout(retryTimer);
+    retryTimer = 0;
     hideBanner();
     connect();
   });
   showBanner([el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Connection lost — reconnecting…" }), retry]);
-  retryTimer = setTimeout(connect, delay);
+  retryTimer = setTimeout(() => {
+    retryTimer = 0;
+    connect();
+  }, delay);
 }
+
+// Back to the page (or the network) while waiting to reconnect: try now.
+function reconnectNow() {
+  if (!me || fatal || ws || !retryTimer || !visible()) return;
+  clearTimeout(retryTimer);
+  retryTimer = 0;
+  connect();
+}
+document.addEventListener("visibilitychange", reconnectNow);
+window.addEventListener("online", reconnectNow);
 
 // Spectators poll the public view: no socket, no token.
 async function poll() {

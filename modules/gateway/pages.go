@@ -34,6 +34,7 @@ func (g *Gateway) routes(mux *http.ServeMux) (err error) {
 	}()
 	mux.HandleFunc("GET /{$}", g.page("index.html"))
 	mux.HandleFunc("GET /join/{code}", g.page("join.html"))
+	mux.HandleFunc("GET /join/{code}/qr.svg", g.api(g.handleQR))
 	mux.HandleFunc("GET /match/{id}", g.page("match.html"))
 	mux.HandleFunc("GET /history", g.page("history.html"))
 	mux.HandleFunc("GET /history/{id}", g.page("match-history.html"))
@@ -47,6 +48,7 @@ func (g *Gateway) routes(mux *http.ServeMux) (err error) {
 	mux.HandleFunc("GET /api/matches/{id}", g.api(g.handleMatch))
 	mux.HandleFunc("GET /api/history", g.api(g.handleHistory))
 	mux.HandleFunc("GET /api/stats", g.api(g.handleStats))
+	mux.HandleFunc("GET /api/invite/{code}", g.api(g.handleInvite))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "No such API call."})
 	})

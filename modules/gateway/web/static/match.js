@@ -206,7 +206,8 @@ function renderLobby(v) {
   invite.hidden = v.mode !== "private" || !v.code;
   if (!invite.hidden) {
     $("#invite-code").textContent = v.code;
-    $("#invite-link").value = `${location.origin}/join/${encodeURIComponent(v.code)}`;
+    if (!$("#invite-link").value) $("#invite-link").value = `${location.origin}/join/${encodeURIComponent(v.code)}`;
+    loadInvite(v.code);
   }
 
   const start = $("#start");
@@ -222,6 +223,24 @@ function renderLobby(v) {
   } else {
     $("#lobby-heading").textContent = "Waiting for players";
     wait.textContent = isPlayer() ? "Waiting for the host…" : "Waiting for the match to start…";
+  }
+}
+
+// The server's invite link (http.public_url when set, so a phone that
+// scans it reaches the server) and its QR code, fetched once per code.
+let inviteFor = "";
+async function loadInvite(code) {
+  if (inviteFor === code) return;
+  inviteFor = code;
+  try {
+    const inv = await api("GET", `/api/invite/${encodeURIComponent(code)}`);
+    $("#invite-link").value = inv.link;
+    const img = $("#invite-qr");
+    img.src = inv.qr;
+    img.alt = `QR code of the invite link ${inv.link}`;
+    $("#invite-qr-box").hidden = false;
+  } catch {
+    inviteFor = ""; // the typed link still works; try again on the next view
   }
 }
 

@@ -762,8 +762,17 @@ func TestPrivateMatchInBrowser(t *testing.T) {
 	alice.navigate(srv.httpURL + "/history")
 	alice.waitFor("the match in history", fmt.Sprintf(`!!document.querySelector('[data-testid="history-list"] a[href="/history/%s"]')`, matchID), 30*time.Second)
 	alice.art.shot(alice.ctx, "history")
+	// One time per match, the same in the list and on its page: the start
+	// and how long it ran.
+	listTime := eval[string](alice, fmt.Sprintf(`document.querySelector('[data-testid="history-list"] a[href="/history/%s"] [data-testid="history-time"]').textContent`, matchID))
+	if !regexp.MustCompile(` · \d+ (s|min)`).MatchString(listTime) {
+		t.Errorf("history lists the match at %q, want its start and duration", listTime)
+	}
 	alice.do("open the match", 20*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="history-list"] a[href="/history/%s"]`, matchID))))
 	alice.waitFor("the match page", `location.pathname.startsWith("/history/") && document.querySelectorAll('tr[data-testid^="final-"]').length === 4`, 20*time.Second)
+	if pageTime := alice.text("match-time"); pageTime != listTime {
+		t.Errorf("the match page shows the time %q, the history list %q: want one time", pageTime, listTime)
+	}
 	body := eval[string](alice, `document.querySelector('main').textContent`)
 	for _, want := range append([]string{"Alice", "Bob", "Round 1", "Round 3", "Robot", "Human", xss}, models...) {
 		if !strings.Contains(body, want) {

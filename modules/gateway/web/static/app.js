@@ -253,6 +253,26 @@ export function fmtTime(iso) {
   return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 }
 
+/** A match's length: "52 s", "4 min 12 s", "1 h 3 min". */
+export function fmtDuration(ms) {
+  const secs = Math.max(0, Math.round((Number(ms) || 0) / 1000));
+  if (secs < 60) return `${secs} s`;
+  const mins = Math.floor(secs / 60);
+  if (mins < 60) return secs % 60 ? `${mins} min ${secs % 60} s` : `${mins} min`;
+  return mins % 60 ? `${Math.floor(mins / 60)} h ${mins % 60} min` : `${Math.floor(mins / 60)} h`;
+}
+
+/**
+ * One time for a match, everywhere: when it started, and for how long it
+ * ran ("Dec 1, 2026, 9:30 PM · 4 min 12 s"). The end is left out: it is the
+ * start plus the duration.
+ */
+export function fmtMatchTime(startIso, endIso) {
+  const start = fmtDate(startIso);
+  const ms = Date.parse(endIso) - Date.parse(startIso);
+  return Number.isFinite(ms) && ms >= 0 && start ? `${start} · ${fmtDuration(ms)}` : start;
+}
+
 export const pct = (x) => `${Math.round((Number(x) || 0) * 100)}%`;
 
 export const plural = (n, one, many = one + "s") => `${n} ${n === 1 ? one : many}`;

@@ -1,5 +1,5 @@
 // /history: finished matches, newest first, paged with the "next" cursor.
-import { $, api, busy, el, fmtDate, formatLabel, personalityLabel, toast } from "/static/app.js";
+import { $, api, busy, el, fmtMatchTime, formatLabel, personalityLabel, toast } from "/static/app.js";
 
 const list = $("#history-list");
 const older = $("#older");
@@ -13,7 +13,7 @@ function item(m) {
   return el("li", { class: "history-item" },
     el("a", { class: "history-link", href },
       el("div", { class: "history-top" },
-        el("span", { class: "history-date", text: fmtDate(m.endedAt || m.startedAt) }),
+        el("time", { class: "history-date", "data-testid": "history-time", datetime: m.startedAt, text: fmtMatchTime(m.startedAt, m.endedAt) }),
         el("span", { class: `tag tag-mode tag-${m.mode}`, text: m.mode === "private" ? "private" : "quick" }),
         m.endReason === "abandoned" ? el("span", { class: "tag tag-warn", text: "ended early" }) : null),
       el("p", { class: "history-format", text: `${formatLabel(humans, robots.length)} · ${m.rounds} rounds` }),

@@ -30,6 +30,13 @@ func TestComingBack(t *testing.T) {
 	dana.waitFor("the match lobby", `document.body.dataset.phase === "lobby" && document.body.dataset.connected === "true"`, 20*time.Second)
 	matchPath := eval[string](dana, `location.pathname`)
 	seat := dana.mySeat()
+	// The invite card shows the server's link and its QR code.
+	dana.waitFor("the invite QR code", `(i => i.complete && i.naturalWidth > 0)(`+jsTid("invite-qr")+`)`, 10*time.Second)
+	code := dana.text("invite-code")
+	if link := eval[string](dana, `document.querySelector('#invite-link').value`); link != srv.httpURL+"/join/"+code {
+		t.Errorf("invite link %q, want %s/join/%s", link, srv.httpURL, code)
+	}
+	dana.art.shot(dana.ctx, "lobby-qr")
 
 	// --- the server goes away for a while: the visible page keeps trying
 	// every 2 s at most, and is back soon after the server is.

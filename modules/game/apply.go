@@ -154,6 +154,12 @@ func rules(s *State, e events.Envelope) (move, *Rejection) {
 		return endMatch(s, e, p)
 	case *events.RematchCreated:
 		return createRematch(s, e, p)
+	case *events.MatchSettings:
+		return changeSettings(s, e, p)
+	case *events.PlayerKicked:
+		return kickPlayer(s, e, p)
+	case *events.PlayerLeft:
+		return leaveLobby(s, e, p)
 	}
 	// A type in the events registry that the game does not know yet: skip
 	// it like an unknown one rather than refuse what a newer writer added.

@@ -30,6 +30,7 @@ type View struct {
 	Host           bool            `json:"host,omitempty"` // you are the host
 	SeatsTotal     int             `json:"seatsTotal"`
 	Joined         int             `json:"joined,omitempty"` // private lobby only: players seated so far
+	Lobby          *LobbyView      `json:"lobby,omitempty"`  // private lobby, for its players only: settings and names
 	MaxAnswerChars int             `json:"maxAnswerChars"`
 	NoOneVote      bool            `json:"noOneVote,omitempty"` // "none" (no one: all robots) is a vote
 	Seats          []SeatView      `json:"seats"`
@@ -42,6 +43,24 @@ type View struct {
 	Rematch        string          `json:"rematch,omitempty"` // match id of "play again"
 	Timeline       []TimelineEntry `json:"timeline,omitempty"`
 	Version        int             `json:"version"` // events applied; grows with every change
+}
+
+// LobbyView is a private lobby as its players see it: the host's settings
+// and the names of who joined (never their seat letters).
+type LobbyView struct {
+	Humans         int           `json:"humans"`
+	AnswerWindowMs int64         `json:"answerWindowMs"`
+	VoteWindowMs   int64         `json:"voteWindowMs"`
+	Players        []LobbyPlayer `json:"players"`
+}
+
+// LobbyPlayer is a joined human in a private lobby. ID is the lobby handle
+// (LobbyHandle) the host kicks by.
+type LobbyPlayer struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Host bool   `json:"host,omitempty"`
+	You  bool   `json:"you,omitempty"`
 }
 
 // RoundPrompt is the prompt of a round that has begun.
@@ -126,6 +145,10 @@ func ViewFor(s *State, seat string) View {
 	// one" is a vote in a quick match because players cannot know it).
 	if s.Phase == events.PhaseLobby && s.Settings.Mode != events.ModeQuick {
 		v.Joined = len(s.Seats)
+		// Names only to those seated: GET /api/matches/{id} is public.
+		if v.You != "" {
+			v.Lobby = lobbyView(s, v.You)
+		}
 	}
 	if s.Phase == events.PhaseFinished {
 		reveal(s, &v)

@@ -19,6 +19,8 @@ type inviteReply struct {
 	Code string `json:"code"`
 	Link string `json:"link"`
 	QR   string `json:"qr"`
+	// What the host's settings may be (the lobby's controls use it).
+	Limits settingsLimits `json:"limits"`
 }
 
 // lobbyCode resolves the {code} of a path to the private match in its
@@ -54,7 +56,7 @@ func (g *Gateway) handleInvite(w http.ResponseWriter, r *http.Request) *apiError
 	if e != nil {
 		return e
 	}
-	writeJSON(w, http.StatusOK, inviteReply{Code: code, Link: g.joinLink(r, code), QR: "/join/" + code + "/qr.svg"})
+	writeJSON(w, http.StatusOK, inviteReply{Code: code, Link: g.joinLink(r, code), QR: "/join/" + code + "/qr.svg", Limits: g.settingsLimits()})
 	return nil
 }
 

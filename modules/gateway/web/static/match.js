@@ -3,9 +3,10 @@
 // views over the WebSocket and sends answers, votes and typing signals on it;
 // a spectator (no token) polls GET /api/matches/{id} every 2 s.
 import {
-  $, announce, api, clearDrafts, codePoints, el, enterMatch, fill, idFromPath, loadDraft, loadSeat, saveDraft,
+  $, announce, api, clearDrafts, codePoints, el, enterMatch, fill, idFromPath, loadDraft, loadSeat, plural, saveDraft,
   seatBadge, toast,
 } from "/static/app.js";
+import { fieldError } from "/static/names.js";
 import { answerCard, roundAnswers, roundBlock, roundVotes, identityTag } from "/static/cards.js";
 
 const matchId = idFromPath("/match/");
@@ -210,6 +211,9 @@ function renderLobby(v) {
     loadInvite(v.code);
   }
 
+  renderPeople(v);
+  $("#leave").hidden = !isPlayer();
+
   const start = $("#start");
   // Quick matches start by themselves once the lobby wait is over.
   start.hidden = !(isPlayer() && v.host && v.mode !== "quick");
@@ -226,6 +230,100 @@ function renderLobby(v) {
   }
 }
 
+const secs = (ms) => Math.round((ms || 0) / 1000);
+
+/**
+ * A private lobby's people and settings (v.lobby, sent to its players
+ * only; a quick lobby never names anyone). The host gets a Remove button
+ * per guest and the settings form.
+ */
+function renderPeople(v) {
+  const lobby = v.lobby;
+  $("#lobby-people").hidden = !lobby;
+  $("#host-settings").hidden = !(lobby && v.host && isPlayer());
+  if (!lobby) return;
+  const players = lobby.players || [];
+  rebuild($("#lobby-players"), JSON.stringify([players, v.host]), () =>
+    players.map((p) => el("li", { class: `lobby-player${p.you ? " mine" : ""}`, "data-testid": "lobby-player" },
+      el("span", { class: "player-name", text: p.name }),
+      p.host ? el("span", { class: "tag tag-win", text: "host" }) : null,
+      p.you ? el("span", { class: "tag tag-you", text: "you" }) : null,
+      v.host && !p.you
+        ? el("button", {
+          type: "button",
+          class: "btn btn-small btn-ghost",
+          "data-testid": `kick-${p.id}`,
+          "aria-label": `Remove ${p.name} from the match`,
+          text: "Remove",
+          onclick: () => kick(p),
+        })
+        : null)));
+  $("#lobby-settings").textContent =
+    `${plural(v.rounds, "round")} · ${secs(lobby.answerWindowMs)} s to answer · ${secs(lobby.voteWindowMs)} s to vote · up to ${plural(lobby.humans, "player")}`;
+  if (v.host) fillSettings(v);
+}
+
+// The form shows the match's settings, except while the host edits it.
+let settingsShown = "";
+function fillSettings(v) {
+  const key = JSON.stringify([v.rounds, v.lobby.answerWindowMs, v.lobby.voteWindowMs, v.lobby.humans]);
+  const form = $("#host-settings");
+  if (key === settingsShown || form.contains(document.activeElement) && form.dataset.dirty === "true") return;
+  settingsShown = key;
+  form.dataset.dirty = "false";
+  $("#set-rounds").value = v.rounds;
+  $("#set-answer").value = secs(v.lobby.answerWindowMs);
+  $("#set-vote").value = secs(v.lobby.voteWindowMs);
+  $("#set-humans").value = v.lobby.humans;
+  $("#set-humans").max = Math.max(1, (v.seatsTotal || 2) - 1);
+}
+
+$("#host-settings").addEventListener("input", (e) => {
+  $("#host-settings").dataset.dirty = "true";
+  fieldError(e.target, $("#settings-error"), "");
+});
+
+$("#host-settings").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const num = (id) => Number.parseInt($(id).value, 10);
+  const frame = { type: "settings", rounds: num("#set-rounds"), answerSeconds: num("#set-answer"), voteSeconds: num("#set-vote"), humans: num("#set-humans") };
+  const bad = [["#set-rounds", "rounds"], ["#set-answer", "answerSeconds"], ["#set-vote", "voteSeconds"], ["#set-humans", "humans"]]
+    .find(([id, k]) => !Number.isFinite(frame[k]) || !$(id).checkValidity());
+  if (bad) {
+    const input = $(bad[0]);
+    fieldError(input, $("#settings-error"), `${input.labels[0].firstChild.textContent.trim()}: ${input.validationMessage || "enter a number"}`);
+    input.focus();
+    return;
+  }
+  if (send(frame)) {
+    $("#host-settings").dataset.dirty = "false";
+    announce("Settings saved.");
+  }
+});
+
+function kick(p) {
+  if (send({ type: "kick", player: p.id })) announce(`${p.name} removed.`);
+}
+
+// Leaving takes two presses (no modal dialog): the first asks to confirm.
+let leaving = false;
+let leaveArmed = 0;
+$("#leave").addEventListener("click", (e) => {
+  const btn = e.currentTarget;
+  if (!leaveArmed) {
+    btn.textContent = "Press again to leave";
+    leaveArmed = setTimeout(() => {
+      leaveArmed = 0;
+      btn.textContent = "Leave this match";
+    }, 5000);
+    return;
+  }
+  clearTimeout(leaveArmed);
+  leaveArmed = 0;
+  leaving = true;
+  if (!send({ type: "leave" })) leaving = false;
+});
+
 // The server's invite link (http.public_url when set, so a phone that
 // scans it reaches the server) and its QR code, fetched once per code.
 let inviteFor = "";
@@ -237,6 +335,13 @@ async function loadInvite(code) {
     $("#invite-link").value = inv.link;
     const img = $("#invite-qr");
     img.src = inv.qr;
+    const l = inv.limits;
+    if (l) {
+      Object.assign($("#set-rounds"), { min: 1, max: l.maxRounds });
+      Object.assign($("#set-answer"), { min: l.minAnswerSeconds, max: l.maxAnswerSeconds });
+      Object.assign($("#set-vote"), { min: l.minVoteSeconds, max: l.maxVoteSeconds });
+      Object.assign($("#set-humans"), { min: 1, max: l.maxHumans });
+    }
     img.alt = `QR code of the invite link ${inv.link}`;
     $("#invite-qr-box").hidden = false;
   } catch {
@@ -705,7 +810,19 @@ function connect() {
     if (ws !== sock || fatal) return;
     ws = null;
     setConnected(false);
-    // Policy close (bad or unknown token, seat taken over): looping won't help.
+    // Policy close (bad or unknown token, kicked, left): looping won't help,
+    // and the token opens nothing here any more (a flood is the exception).
+    if (e.code === 1008 && !/too many/i.test(e.reason || "")) {
+      try {
+        localStorage.removeItem(`arena.token.${matchId}`);
+      } catch {
+        /* nothing stored then */
+      }
+      if (leaving) {
+        location.assign("/");
+        return;
+      }
+    }
     if (e.code === 1008 || (e.code >= 4400 && e.code < 4500)) {
       showFatal(e.reason || "The server refused this seat.");
       return;

@@ -92,3 +92,87 @@ func TestComingBack(t *testing.T) {
 	dana.waitFor("answer sent", jsVisible("my-answer")+` || document.body.dataset.phase !== "answering"`, 15*time.Second)
 	dana.waitFor("the draft forgotten", `!Object.keys(localStorage).some(k => k.startsWith("arena.draft."))`, 10*time.Second)
 }
+
+// joinByLink opens the invite link and takes a seat under name.
+func (p *player) joinByLink(link, name string) {
+	p.t.Helper()
+	p.navigate(link)
+	p.waitFor("the join form", jsVisible("join"), 10*time.Second)
+	p.do("join", 20*time.Second, chromedp.SendKeys(tid("name"), name), chromedp.Click(tid("join")))
+	p.waitFor("the match lobby", `location.pathname.startsWith("/match/") && document.body.dataset.phase === "lobby" && document.body.dataset.connected === "true"`, 20*time.Second)
+}
+
+// lobbyNames lists the names in the lobby's "Who's here".
+func (p *player) lobbyNames() string {
+	p.t.Helper()
+	return eval[string](p, `[...document.querySelectorAll('[data-testid="lobby-player"] .player-name')].map(e => e.textContent).join(",")`)
+}
+
+// TestHostControlsInBrowser: the host of a private lobby changes the
+// settings, sees who joined by name, removes a player and leaves; the next
+// player becomes the host and starts the match with those settings.
+func TestHostControlsInBrowser(t *testing.T) {
+	art := newArtifacts(t)
+	srv := startArena(t, art)
+	browser := newBrowser(t)
+	ann := newPlayer(t, browser, art, "ann")
+	ben := newPlayer(t, browser, art, "ben")
+	cy := newPlayer(t, browser, art, "cy")
+	ben.do("phone viewport", 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+
+	ann.navigate(srv.httpURL + "/")
+	ann.do("create a private match", 20*time.Second, chromedp.SendKeys(tid("name"), "Ann"), chromedp.Click(tid("create")))
+	ann.waitFor("the host settings", jsVisible("host-settings")+` && `+jsTid("set-rounds")+`.value === "3"`, 20*time.Second)
+	link := eval[string](ann, `document.querySelector('#invite-link').value`)
+
+	ben.joinByLink(link, "Ben")
+	if eval[bool](ben, jsVisible("host-settings")) {
+		t.Errorf("a guest sees the host's settings form")
+	}
+	ann.waitFor("Ben in the lobby", `document.querySelectorAll('[data-testid="lobby-player"]').length === 2`, 15*time.Second)
+	if names := ann.lobbyNames(); names != "Ann,Ben" {
+		t.Errorf("the host's lobby lists %q, want Ann,Ben", names)
+	}
+
+	// Settings: 2 rounds, 25 s to answer, 15 s to vote, 3 players.
+	for id, v := range map[string]string{"set-rounds": "2", "set-answer": "25", "set-vote": "15", "set-humans": "3"} {
+		ann.do("set "+id, 10*time.Second, chromedp.SetValue(tid(id), v), chromedp.SendKeys(tid(id), ""))
+	}
+	ann.do("save settings", 10*time.Second, chromedp.Click(tid("save-settings")))
+	for _, p := range []*player{ann, ben} {
+		p.waitFor("the new settings", jsTid("lobby-settings")+`.textContent.startsWith("2 rounds · 25 s to answer · 15 s to vote · up to 3 players")`, 15*time.Second)
+	}
+	ann.art.shot(ann.ctx, "host-lobby")
+	ben.noHorizontalScroll("guest lobby")
+	ben.art.shot(ben.ctx, "guest-lobby-phone")
+
+	// A third player fits now, and is removed by the host.
+	cy.joinByLink(link, "Cy")
+	ann.waitFor("Cy in the lobby", `document.querySelectorAll('[data-testid="lobby-player"]').length === 3`, 15*time.Second)
+	ann.do("remove Cy", 10*time.Second, chromedp.Click(chromedp.CSS(`button[aria-label="Remove Cy from the match"]`)))
+	cy.waitFor("the removal notice", `document.body.dataset.phase === "error" && /removed/i.test(document.querySelector('#fatal-text').textContent)`, 15*time.Second)
+	cy.art.shot(cy.ctx, "removed")
+	if has := eval[bool](cy, `Object.keys(localStorage).some(k => k.startsWith("arena.token."))`); has {
+		t.Errorf("the removed player's browser keeps the token")
+	}
+	ann.waitFor("Cy gone", `document.querySelectorAll('[data-testid="lobby-player"]').length === 2`, 15*time.Second)
+
+	// The host leaves: Ben is the host and starts.
+	ann.do("leave", 10*time.Second, chromedp.Click(tid("leave")))
+	ann.waitFor("the leave confirmation", jsTid("leave")+`.textContent.includes("again")`, 5*time.Second)
+	ann.do("leave for real", 10*time.Second, chromedp.Click(tid("leave")))
+	ann.waitFor("the home page", `location.pathname === "/"`, 15*time.Second)
+	ben.waitFor("the start button", jsVisible("start")+` && `+jsVisible("host-settings"), 15*time.Second)
+	if names := ben.lobbyNames(); names != "Ben" {
+		t.Errorf("after the host left Ben's lobby lists %q", names)
+	}
+	ben.art.shot(ben.ctx, "new-host-phone")
+	ben.do("start", 10*time.Second, chromedp.Click(tid("start")))
+	ben.waitPhase("answering", 1, 30*time.Second)
+	if r := ben.text("round"); r != "Round 1/2" {
+		t.Errorf("the round label reads %q, want Round 1/2", r)
+	}
+	if cd, _ := strconv.Atoi(strings.TrimSuffix(ben.text("countdown"), "s")); cd < 15 || cd > 25 {
+		t.Errorf("the answer countdown shows %ds, want at most the host's 25 s", cd)
+	}
+}

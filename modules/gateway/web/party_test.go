@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,7 +137,7 @@ func TestHostControlsInBrowser(t *testing.T) {
 
 	// Settings: 2 rounds, 25 s to answer, 15 s to vote, 3 players.
 	for id, v := range map[string]string{"set-rounds": "2", "set-answer": "25", "set-vote": "15", "set-humans": "3"} {
-		ann.do("set "+id, 10*time.Second, chromedp.SetValue(tid(id), v), chromedp.SendKeys(tid(id), ""))
+		eval[bool](ann, fmt.Sprintf(`(e => { e.focus(); e.value = %q; e.dispatchEvent(new Event("input", {bubbles: true})); return true })(%s)`, v, jsTid(id)))
 	}
 	ann.do("save settings", 10*time.Second, chromedp.Click(tid("save-settings")))
 	for _, p := range []*player{ann, ben} {

@@ -432,8 +432,8 @@ function renderVoting(v) {
           "data-testid": `vote-${a.seat}`,
           disabled: voted || !connected,
           "aria-pressed": picked ? "true" : "false",
-          "aria-label": picked ? `Voted seat ${a.seat} human` : `Vote seat ${a.seat} human`,
-          text: picked ? "✓ Voted human" : "Vote human",
+          "aria-label": picked ? `Voted ${a.seat} human` : `Vote ${a.seat} human`,
+          text: picked ? `✓ Voted ${a.seat} human` : `Vote ${a.seat} human`,
           onclick: () => sendVote(a.seat),
         });
       }
@@ -475,33 +475,45 @@ function renderFinished(v) {
   const winners = new Set(v.winners || []);
   const winnerNames = reveal.filter((r) => winners.has(r.seat)).map((r) => r.name || r.seat);
   const youWon = v.you && winners.has(v.you);
-  $("#finished-heading").textContent = youWon
+  finalHeading = youWon
     ? winners.size > 1 ? "You're a winner! 🏆" : "You win! 🏆"
     : winnerNames.length
       ? `${winnerNames.join(" & ")} ${winnerNames.length > 1 ? "win" : "wins"}! 🏆`
       : "Match over";
+  // While the cards turn, the heading keeps the suspense.
+  $("#finished-heading").textContent = turning ? SUSPENSE : finalHeading;
   $("#finished-note").textContent = v.endReason === "abandoned"
     ? "This match ended early."
     : "Here's who was who.";
 
+  const picks = votesFor(v);
   rebuild($("#reveal"), JSON.stringify([reveal, v.winners, v.you]), () => {
-    const sorted = [...reveal].sort((a, b) => (b.score || 0) - (a.score || 0) || (a.seat < b.seat ? -1 : 1));
+    // In seat order: an order by score would name the winner before the turn.
+    const sorted = [...reveal].sort((a, b) => (a.seat < b.seat ? -1 : 1));
     return sorted.map((r) => {
       const win = winners.has(r.seat);
+      const by = picks.get(r.seat) || [];
       return el("article", {
         class: `reveal-card ${r.human ? "is-human" : "is-robot"}${win ? " winner" : ""}${r.seat === v.you ? " mine" : ""}`,
         "data-testid": `reveal-${r.seat}`,
+        "data-seat": r.seat,
       },
+      el("div", { class: "reveal-back", "aria-hidden": "true" }, seatBadge(r.seat), el("span", { class: "reveal-q", text: "?" })),
       el("div", { class: "reveal-avatar", "aria-hidden": "true", text: r.human ? "🧑" : "🤖" }),
       el("div", { class: "reveal-main" },
         el("p", { class: "reveal-name" }, seatBadge(r.seat), " ", el("span", { text: r.name || (r.human ? "Human" : "Robot") }),
           r.seat === v.you ? el("span", { class: "tag tag-you", text: "you" }) : null,
           win ? el("span", { class: "tag tag-win", text: "🏆 winner" }) : null),
         el("p", { class: "reveal-identity" }, identityTag(r, { withName: false })),
-        el("p", { class: "reveal-accuracy", text: `Detective: ${r.correct || 0}/${r.votes || 0} correct` })),
+        el("p", { class: "reveal-accuracy", text: `Detective: ${r.correct || 0}/${r.votes || 0} correct` }),
+        el("p", { class: "reveal-votes", "data-testid": `votes-on-${r.seat}` }, by.length
+          ? [`Taken for human ${plural(by.length, "time")}: by `, ...by.flatMap((x, i) => [i ? " " : "", seatBadge(x, "seat-sm")])]
+          : "No one took them for human.")),
       el("div", { class: "reveal-score" }, el("span", { class: "score-num", text: String(r.score || 0) }), el("span", { class: "score-label", text: "points" })));
     });
   });
+
+  turnCards(v);
 
   const player = isPlayer();
   ui.playAgain.hidden = !player;
@@ -510,6 +522,138 @@ function renderFinished(v) {
   watch.hidden = player || !v.rematch;
   if (v.rematch) watch.href = `/match/${encodeURIComponent(v.rematch)}`;
   $("#history-link").href = `/history/${encodeURIComponent(v.matchId || matchId)}`;
+}
+
+/** Seat -> the voters (one per vote, every round) who took it for human. */
+function votesFor(v) {
+  const m = new Map();
+  for (const x of v.votes || []) {
+    if (x.seat === "none") continue;
+    if (!m.has(x.seat)) m.set(x.seat, []);
+    m.get(x.seat).push(x.voter);
+  }
+  for (const list of m.values()) list.sort();
+  return m;
+}
+
+// ---- the reveal: cards turned one by one ------------------------------------
+// Face down first, then turned from the lowest score to the winner, each
+// with its votes and (if the player turned sound on) a chime for a human, a
+// blip for a robot. With prefers-reduced-motion, or on a second look at the
+// same match in this tab, every card is shown at once. "Show all" skips.
+
+const reducedMotion = () => matchMedia("(prefers-reduced-motion: reduce)").matches;
+const TURN_MS = 900;
+const SUSPENSE = "Who was human?";
+let turning = null; // the reveal being turned: {timer, cards}
+let finalHeading = "";
+
+function turnCards(v) {
+  const box = $("#reveal");
+  const score = new Map((v.reveal || []).map((r) => [r.seat, r.score || 0]));
+  // Lowest score first, the winner last; ties in seat order.
+  const cards = [...box.querySelectorAll(".reveal-card:not(.turned)")]
+    .sort((a, b) => score.get(a.dataset.seat) - score.get(b.dataset.seat) || (a.dataset.seat < b.dataset.seat ? -1 : 1));
+  if (!cards.length || turning) return;
+  const seenKey = `arena.revealed.${matchId}`;
+  let seen = false;
+  try {
+    seen = sessionStorage.getItem(seenKey) === "1";
+    sessionStorage.setItem(seenKey, "1");
+  } catch {
+    /* no storage: turn them */
+  }
+  const skip = $("#reveal-skip");
+  if (seen || reducedMotion()) {
+    cards.forEach((c) => c.classList.add("turned"));
+    box.dataset.turned = "all";
+    skip.hidden = true;
+    return;
+  }
+  box.dataset.turned = "turning";
+  skip.hidden = false;
+  turning = { cards, timer: 0 };
+  $("#finished-heading").textContent = SUSPENSE;
+  const next = () => {
+    const card = turning.cards.shift();
+    if (!card) {
+      turnedAll();
+      return;
+    }
+    card.classList.add("turned");
+    const human = card.classList.contains("is-human");
+    chime(human);
+    const name = card.querySelector(".reveal-name span:not(.seat)")?.textContent || "";
+    announce(`Seat ${card.dataset.seat}: ${name}, ${human ? "human" : "robot"}.`);
+    turning.timer = setTimeout(next, TURN_MS);
+  };
+  turning.timer = setTimeout(next, TURN_MS / 2);
+}
+
+function turnedAll() {
+  turning = null;
+  $("#reveal").dataset.turned = "all";
+  $("#reveal-skip").hidden = true;
+  $("#finished-heading").textContent = finalHeading;
+  announce(finalHeading);
+}
+
+$("#reveal-skip").addEventListener("click", () => {
+  if (!turning) return;
+  clearTimeout(turning.timer);
+  turning.cards.forEach((c) => c.classList.add("turned"));
+  turnedAll();
+  $("#finished-heading").focus({ preventScroll: true });
+});
+
+// Sound: off unless the player turns it on (remembered in this browser).
+const soundKey = "arena.sound";
+let soundOn = false;
+try {
+  soundOn = localStorage.getItem(soundKey) === "on";
+} catch {
+  /* off */
+}
+let audio = null;
+function showSound() {
+  const b = $("#sound-toggle");
+  b.setAttribute("aria-pressed", String(soundOn));
+  b.textContent = soundOn ? "🔊 Sound on" : "🔇 Sound off";
+}
+showSound();
+$("#sound-toggle").addEventListener("click", () => {
+  soundOn = !soundOn;
+  try {
+    localStorage.setItem(soundKey, soundOn ? "on" : "off");
+  } catch {
+    /* this page only */
+  }
+  showSound();
+  if (soundOn) chime(true); // a sample, and browsers let audio start on a click
+});
+
+/** A short tone: two rising notes for a human, one low blip for a robot. */
+function chime(human) {
+  if (!soundOn) return;
+  try {
+    audio = audio || new AudioContext();
+    const notes = human ? [660, 880] : [220];
+    notes.forEach((f, i) => {
+      const t = audio.currentTime + i * 0.12;
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = human ? "sine" : "square";
+      osc.frequency.value = f;
+      gain.gain.setValueAtTime(0.0001, t);
+      gain.gain.exponentialRampToValueAtTime(human ? 0.2 : 0.08, t + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.25);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(t);
+      osc.stop(t + 0.3);
+    });
+  } catch {
+    /* no audio here: the cards still turn */
+  }
 }
 
 function renderEarlier(v) {

@@ -311,10 +311,15 @@ func TestPlayerViewsHideHumans(t *testing.T) {
 		}
 	}
 	hidden := secrets(h.g.store.get(id))
+	// A private lobby names who joined to its players (never by letter).
+	lobbyHidden := slices.DeleteFunc(slices.Clone(hidden), func(x string) bool { return x == "Ann Host" || x == "Bob Guest" })
 	for who, c := range map[string]*client{"host": hc, "guest": gc} {
 		n := 0
 		for _, f := range c.received() {
-			if f.Type == "state" && f.State.Phase != events.PhaseFinished {
+			if f.Type == "state" && f.State.Phase == events.PhaseLobby {
+				assertHidden(t, who+"'s lobby view", f.Raw, lobbyHidden)
+				n++
+			} else if f.Type == "state" && f.State.Phase != events.PhaseFinished {
 				assertHidden(t, who+"'s "+f.State.Phase+" view", f.Raw, hidden)
 				n++
 			}

@@ -10,9 +10,10 @@ import (
 
 // View is what one seat (or a spectator, with You empty) may see of a match:
 // the VIEW of DESIGN.md section 7. Before the match is finished it never
-// tells who is human: no names, no robot ids, no scores (a score would give
-// away whose pick was human); Reveal, Scores and Timeline appear only once
-// the phase is finished. In the lobby Seats holds only your own seat, with
+// tells who is human: no names (but a private lobby's list of who joined,
+// to its players, without letters), no robot ids, no scores (a score would
+// give away whose pick was human); Reveal, Scores and Timeline appear only
+// once the phase is finished. In the lobby Seats holds only your own seat, with
 // Joined counting the others in a private match (a quick one says nothing
 // of how many humans joined): seat letters are handed out to humans first,
 // so a letter seen in the lobby would name a human for the whole match.

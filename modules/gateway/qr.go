@@ -93,7 +93,9 @@ func qrSVG(text string) ([]byte, error) {
 	bm := q.Bitmap()
 	n := len(bm)
 	var b strings.Builder
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" shape-rendering="crispEdges" role="img">`, n, n)
+	// width and height give the image a size of its own (6 px a module), so
+	// an <img> of it has one before any style applies.
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" shape-rendering="crispEdges" role="img">`, 6*n, 6*n, n, n)
 	b.WriteString(`<title>QR code of the invite link</title>`)
 	fmt.Fprintf(&b, `<rect width="%d" height="%d" fill="#fff"/><path fill="#000" d="`, n, n)
 	for y, row := range bm {

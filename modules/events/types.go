@@ -363,8 +363,8 @@ func (m *MatchSettings) Validate() error {
 }
 
 // PlayerKicked removes a human from a private lobby: the host's call. The
-// kicked player's token no longer opens a seat, and the player cannot join
-// again. Written by the gateway for the host.
+// kicked player's token no longer opens a seat, and that player id cannot
+// join again. Written by the gateway for the host.
 type PlayerKicked struct {
 	By   string `json:"by"`   // the host's seat
 	Seat string `json:"seat"` // the kicked seat

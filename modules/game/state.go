@@ -29,7 +29,7 @@ type State struct {
 	EndReason string                 `json:"endReason,omitempty"`
 	EndedAt   time.Time              `json:"endedAt,omitzero"`
 	Rematch   *events.RematchCreated `json:"rematch,omitempty"`
-	Kicked    []string               `json:"kicked,omitempty"` // player ids the host removed: they may not join again
+	Kicked    []string               `json:"kicked,omitempty"` // player ids the host removed: those ids may not join again
 
 	// Seen holds every applied or rejected event id, so a redelivered
 	// record changes nothing.

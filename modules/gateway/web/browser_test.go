@@ -792,6 +792,15 @@ func TestPrivateMatchInBrowser(t *testing.T) {
 	// --- history lists the match and shows it in full.
 	alice.navigate(srv.httpURL + "/history")
 	alice.waitFor("the match in history", fmt.Sprintf(`!!document.querySelector('[data-testid="history-list"] a[href="/history/%s"]')`, matchID), 30*time.Second)
+	// "Your matches": the finished match of this browser's seats (not the
+	// rematch lobby), with alice's record.
+	alice.waitFor("your matches", jsVisible("my-matches")+fmt.Sprintf(` && !!document.querySelector('#my-list a[href="/history/%s"]')`, matchID), 20*time.Second)
+	if rec := alice.text("my-record"); !strings.HasPrefix(rec, "1 match · ") || !strings.Contains(rec, "detective") || !strings.Contains(rec, "taken for human") {
+		t.Errorf("alice's record reads %q, want 1 match, her detective score and how often she was taken for human", rec)
+	}
+	if n := eval[int](alice, `document.querySelectorAll('#my-list li').length`); n != 1 {
+		t.Errorf("your matches lists %d matches, want the 1 finished", n)
+	}
 	alice.art.shot(alice.ctx, "history")
 	// One time per match, the same in the list and on its page: the start
 	// and how long it ran.

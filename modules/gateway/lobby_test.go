@@ -32,8 +32,8 @@ func TestHostControls(t *testing.T) {
 	host := h.create("Ann Host", "private", 2)
 	guest := h.join(host.Code, "Bob Guest")
 	hc, gc := h.connect(host), h.connect(guest)
-	v := gc.waitState(func(v *game.View) bool { return v.Lobby != nil && len(v.Lobby.Players) == 2 })
-	if !v.Lobby.Players[0].Host || v.Lobby.Players[0].Name != "Ann Host" || playerNamed(v, "Bob Guest") == "" {
+	v := gc.lastState() // connected after both joined: its first view has both
+	if v.Lobby == nil || len(v.Lobby.Players) != 2 || !v.Lobby.Players[0].Host || v.Lobby.Players[0].Name != "Ann Host" || playerNamed(v, "Bob Guest") == "" {
 		t.Fatalf("guest's lobby %+v: want Ann (host) and Bob by name", v.Lobby)
 	}
 

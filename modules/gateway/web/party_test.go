@@ -103,7 +103,7 @@ func TestComingBack(t *testing.T) {
 
 	// Once the answer counts the draft is gone: a reload shows it sent.
 	dana.do("finish and send", 20*time.Second, chromedp.Focus(tid("answer-input")), chromedp.KeyEvent(" tea\r"))
-	dana.waitFor("answer sent", jsVisible("my-answer")+` || document.body.dataset.phase !== "answering"`, 15*time.Second)
+	dana.waitFor("answer sent", `!document.querySelector("#answer-sent").hidden || document.body.dataset.phase !== "answering"`, 15*time.Second)
 	dana.waitFor("the draft forgotten", `!Object.keys(localStorage).some(k => k.startsWith("arena.draft."))`, 10*time.Second)
 }
 

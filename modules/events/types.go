@@ -21,6 +21,7 @@ const (
 	TypeMatchSettings   = "match.settings"
 	TypePlayerKicked    = "player.kicked"
 	TypePlayerLeft      = "player.left"
+	TypeAudienceVote    = "audience.vote"
 
 	// robot-commands.
 	TypeRobotCommand = "robot.command"
@@ -76,6 +77,7 @@ var registry = map[string]func() Payload{
 	TypeMatchSettings:     func() Payload { return new(MatchSettings) },
 	TypePlayerKicked:      func() Payload { return new(PlayerKicked) },
 	TypePlayerLeft:        func() Payload { return new(PlayerLeft) },
+	TypeAudienceVote:      func() Payload { return new(AudienceVote) },
 	TypeRobotCommand:      func() Payload { return new(RobotCommand) },
 	TypeRobotTyping:       func() Payload { return new(RobotTyping) },
 	TypeResponseGenerated: func() Payload { return new(ResponseGenerated) },
@@ -386,6 +388,28 @@ type PlayerLeft struct {
 
 func (*PlayerLeft) EventType() string { return TypePlayerLeft }
 func (l *PlayerLeft) Validate() error { return validSeat("seat", l.Seat) }
+
+// AudienceVote is a spectator's pick of the seat they believe is human in
+// a round: shown with the round's results and in the reveal, never counted
+// in a player's score. Spectator is an opaque id the gateway derives from
+// the spectator's browser id, one vote each per round. Written by the
+// gateway.
+type AudienceVote struct {
+	Spectator string `json:"spectator"`
+	Seat      string `json:"seat"`
+	Round     int    `json:"round"`
+}
+
+func (*AudienceVote) EventType() string { return TypeAudienceVote }
+func (a *AudienceVote) Validate() error {
+	switch {
+	case a.Spectator == "" || len(a.Spectator) > 64:
+		return fieldErr("spectator", "must be 1..64 characters")
+	case a.Round < 1:
+		return fieldErr("round", "must be >= 1")
+	}
+	return validSeat("seat", a.Seat)
+}
 
 // SeatText is one anonymised answer, as handed to a robot.
 type SeatText struct {

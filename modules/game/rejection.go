@@ -30,6 +30,7 @@ const (
 	CodeBadSettings      = "bad_settings"      // host settings out of bounds (or fewer humans than joined)
 	CodeSelfKick         = "self_kick"         // the host kicked itself
 	CodeKicked           = "kicked"            // the host removed this player; no coming back
+	CodeAlreadyPicked    = "already_picked"    // a spectator picks once per round
 )
 
 // maxRejections bounds State.Rejections: they are kept for diagnosis, not

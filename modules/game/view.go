@@ -37,6 +37,7 @@ type View struct {
 	Seats          []SeatView      `json:"seats"`
 	Answers        []AnswerView    `json:"answers"`
 	Votes          []VoteView      `json:"votes"`
+	Audience       []AudiencePick  `json:"audience,omitempty"` // spectators' picks, once a round's voting is over
 	Scores         map[string]int  `json:"scores"`
 	Reveal         []RevealView    `json:"reveal,omitempty"`
 	Winners        []string        `json:"winners,omitempty"`
@@ -120,6 +121,7 @@ func ViewFor(s *State, seat string) View {
 		Seats:          seatViews(s, seat),
 		Answers:        answerViews(s),
 		Votes:          voteViews(s),
+		Audience:       audienceViews(s),
 		Scores:         map[string]int{},
 		NoOneVote:      NoOneAllowed(s),
 		Version:        s.Events,

@@ -44,6 +44,7 @@ var messages = map[string]string{
 	game.CodeBadSettings:      "Those settings are out of bounds.",
 	game.CodeSelfKick:         "You can't remove yourself: leave the lobby instead.",
 	game.CodeKicked:           "The host removed you from this match.",
+	game.CodeAlreadyPicked:    "You already picked in this round.",
 	game.CodeUnknownSeat:      "Nobody sits in that seat.",
 	game.CodeAlreadyAnswered:  "You already answered this round.",
 	game.CodeEmpty:            "Your answer is empty.",

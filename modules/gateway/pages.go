@@ -45,6 +45,7 @@ func (g *Gateway) routes(mux *http.ServeMux) (err error) {
 	mux.HandleFunc("POST /api/join", g.api(g.handleJoin))
 	mux.HandleFunc("POST /api/matches/{id}/start", g.api(g.handleStart))
 	mux.HandleFunc("POST /api/matches/{id}/rematch", g.api(g.handleRematch))
+	mux.HandleFunc("POST /api/matches/{id}/audience", g.api(g.handleAudience))
 	mux.HandleFunc("GET /api/matches/{id}", g.api(g.handleMatch))
 	mux.HandleFunc("GET /api/history", g.api(g.handleHistory))
 	mux.HandleFunc("GET /api/stats", g.api(g.handleStats))

@@ -105,6 +105,30 @@ func TestComingBack(t *testing.T) {
 	dana.do("finish and send", 20*time.Second, chromedp.Focus(tid("answer-input")), chromedp.KeyEvent(" tea\r"))
 	dana.waitFor("answer sent", `!document.querySelector("#answer-sent").hidden || document.body.dataset.phase !== "answering"`, 15*time.Second)
 	dana.waitFor("the draft forgotten", `!Object.keys(localStorage).some(k => k.startsWith("arena.draft."))`, 10*time.Second)
+
+	// --- a spectator picks who is human; the audience's pick shows on the
+	// player's page with the results, and on the spectator's afterwards.
+	sam := newPlayer(t, browser, art, "sam")
+	sam.do("phone viewport", 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	sam.navigate(srv.httpURL + matchPath)
+	sam.waitPhase("voting", 1, 40*time.Second)
+	sam.waitFor("the pick buttons", jsVisible("pick-"+seat), 10*time.Second)
+	if eval[bool](sam, jsVisible("vote-"+seat)) {
+		t.Errorf("a spectator is offered a player's vote")
+	}
+	sam.do("pick dana's seat", 10*time.Second, chromedp.Click(tid("pick-"+seat)))
+	sam.waitFor("the pick taken", jsTid("pick-"+seat)+`.getAttribute("aria-pressed") === "true"`, 10*time.Second)
+	sam.art.shot(sam.ctx, "spectator-pick-phone")
+	dana.waitPhase("voting", 1, 10*time.Second)
+	other := eval[string](dana, `[...document.querySelectorAll('#vote-cards [data-testid^="vote-"]')].map(b => b.dataset.testid.slice(5)).find(s => s !== "none") || ""`)
+	if other == "" {
+		t.Fatal("dana has no seat to vote for")
+	}
+	dana.do("vote", 10*time.Second, chromedp.Click(tid("vote-"+other)))
+	want := "The audience picked " + seat + " (1)."
+	dana.waitFor("the audience's pick in the results", jsTid("audience-results")+`.textContent === `+strconv.Quote(want)+` || (document.querySelector('[data-testid="audience-round-1"]')?.textContent === `+strconv.Quote(want)+`)`, 40*time.Second)
+	dana.art.shot(dana.ctx, "audience-results")
+	sam.waitFor("the audience's pick on the spectator's page", jsTid("audience-results")+`.textContent === `+strconv.Quote(want)+` || (document.querySelector('[data-testid="audience-round-1"]')?.textContent === `+strconv.Quote(want)+`)`, 40*time.Second)
 }
 
 // joinByLink opens the invite link and takes a seat under name.

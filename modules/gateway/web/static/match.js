@@ -31,9 +31,9 @@ const memo = loadMemo();
 function loadMemo() {
   try {
     const m = JSON.parse(sessionStorage.getItem(memoKey) || "{}");
-    return { answers: m.answers || {}, votes: m.votes || {}, prompts: m.prompts || {} };
+    return { answers: m.answers || {}, votes: m.votes || {}, prompts: m.prompts || {}, picks: m.picks || {} };
   } catch {
-    return { answers: {}, votes: {}, prompts: {} };
+    return { answers: {}, votes: {}, prompts: {}, picks: {} };
   }
 }
 function saveMemo() {
@@ -416,14 +416,29 @@ function renderVoting(v) {
   const voted = Boolean(seat?.voted || myPick);
   const answers = roundAnswers(v, v.round);
   $("#voting-note").textContent = !player
-    ? "Players are voting for who they think is human."
+    ? "Players are voting for who they think is human. Your pick joins the audience's, shown with the results."
     : voted
       ? "Vote cast — waiting for the others."
       : "Read the answers, then vote for the one player you believe is human.";
 
-  rebuild($("#vote-cards"), JSON.stringify([v.round, v.you, answers, myPick, voted, connected]), () =>
+  const audiencePick = memo.picks[v.round] || "";
+  rebuild($("#vote-cards"), JSON.stringify([v.round, v.you, answers, myPick, voted, connected, audiencePick]), () =>
     answers.map((a) => {
       let action = null;
+      if (!player && me === null) {
+        // A spectator: the audience's pick, shown in the results, never scored.
+        const picked = audiencePick === a.seat;
+        action = el("button", {
+          type: "button",
+          class: `btn ${picked ? "btn-picked" : "btn-vote"}`,
+          "data-testid": `pick-${a.seat}`,
+          disabled: Boolean(audiencePick),
+          "aria-pressed": picked ? "true" : "false",
+          "aria-label": picked ? `You picked ${a.seat} as human` : `Pick ${a.seat} as human`,
+          text: picked ? `✓ Your pick: ${a.seat}` : `I think ${a.seat} is human`,
+          onclick: () => sendPick(a.seat),
+        });
+      }
       if (player && a.seat !== v.you) {
         const picked = myPick === a.seat;
         action = el("button", {
@@ -456,6 +471,47 @@ function renderVoting(v) {
   });
 }
 
+/** "The audience picked C (2), A (1)." for a round, or "". */
+function audienceLine(v, round) {
+  const picks = (v.audience || []).filter((x) => x.round === round).sort((a, b) => b.votes - a.votes || (a.seat < b.seat ? -1 : 1));
+  return picks.length ? `The audience picked ${picks.map((x) => `${x.seat} (${x.votes})`).join(", ")}.` : "";
+}
+
+const randomId = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** This browser's spectator id: random, kept, so one browser picks once a round. */
+function spectatorId() {
+  try {
+    let id = localStorage.getItem("arena.spectator");
+    if (!id) {
+      id = randomId();
+      localStorage.setItem("arena.spectator", id);
+    }
+    return id;
+  } catch {
+    return randomId();
+  }
+}
+
+async function sendPick(seat) {
+  if (!view || view.phase !== "voting") return;
+  const round = view.round;
+  memo.picks[round] = seat;
+  saveMemo();
+  renderVoting(view);
+  try {
+    await api("POST", `/api/matches/${encodeURIComponent(matchId)}/audience`, { body: { round, seat, spectator: spectatorId() } });
+    announce(`You picked seat ${seat}.`);
+  } catch (err) {
+    if (err.code !== "already_picked") {
+      delete memo.picks[round];
+      saveMemo();
+      if (view && view.phase === "voting") renderVoting(view);
+    }
+    toast(err.message);
+  }
+}
+
 function renderResults(v) {
   const votes = roundVotes(v, v.round);
   const myPick = memo.votes[v.round]?.seat || "";
@@ -464,6 +520,7 @@ function renderResults(v) {
       answerCard(a, { you: v.you, picked: myPick === a.seat, votes: votes.filter((x) => x.seat === a.seat), testid: `answer-card-${a.seat}` })));
   const none = votes.filter((x) => x.seat === "none").map((x) => x.voter).sort();
   const saidNone = none.length ? `No one, all robots: said by seat ${none.join(", ")}. ` : "";
+  $("#audience-results").textContent = audienceLine(v, v.round);
   $("#next-note").textContent = saidNone + (v.round >= v.rounds
     ? "That was the last round: the reveal is coming up…"
     : `Round ${v.round + 1} starts in a moment. Who was human, and the scores, are revealed at the end.`);
@@ -508,7 +565,8 @@ function renderFinished(v) {
         el("p", { class: "reveal-accuracy", text: `Detective: ${r.correct || 0}/${r.votes || 0} correct` }),
         el("p", { class: "reveal-votes", "data-testid": `votes-on-${r.seat}` }, by.length
           ? [`Taken for human ${plural(by.length, "time")}: by `, ...by.flatMap((x, i) => [i ? " " : "", seatBadge(x, "seat-sm")])]
-          : "No one took them for human.")),
+          : "No one took them for human."),
+        audienceFor(v, r.seat)),
       el("div", { class: "reveal-score" }, el("span", { class: "score-num", text: String(r.score || 0) }), el("span", { class: "score-label", text: "points" })));
     });
   });
@@ -522,6 +580,12 @@ function renderFinished(v) {
   watch.hidden = player || !v.rematch;
   if (v.rematch) watch.href = `/match/${encodeURIComponent(v.rematch)}`;
   $("#history-link").href = `/history/${encodeURIComponent(v.matchId || matchId)}`;
+}
+
+/** "The audience thought C was human: 3 picks", or null. */
+function audienceFor(v, seat) {
+  const n = (v.audience || []).filter((x) => x.seat === seat).reduce((sum, x) => sum + x.votes, 0);
+  return n ? el("p", { class: "reveal-audience", "data-testid": `audience-on-${seat}`, text: `The audience thought ${seat} was human: ${plural(n, "pick")}` }) : null;
 }
 
 /** Seat -> the voters (one per vote, every round) who took it for human. */
@@ -663,8 +727,13 @@ function renderEarlier(v) {
   const rounds = [...new Set((v.answers || []).map((a) => a.round))].filter((r) => r <= last).sort((a, b) => b - a);
   details.hidden = rounds.length === 0;
   const reveal = v.reveal ? new Map(v.reveal.map((r) => [r.seat, r])) : null;
-  rebuild($("#earlier-body"), JSON.stringify([rounds, v.answers, v.votes, v.reveal ? 1 : 0, v.you]), () =>
-    rounds.map((r) => roundBlock(v, r, { you: v.you, reveal, prompt: promptOf(v, r) })));
+  rebuild($("#earlier-body"), JSON.stringify([rounds, v.answers, v.votes, v.audience, v.reveal ? 1 : 0, v.you]), () =>
+    rounds.map((r) => {
+      const block = roundBlock(v, r, { you: v.you, reveal, prompt: promptOf(v, r) });
+      const line = audienceLine(v, r);
+      if (line) block.append(el("p", { class: "audience-line", "data-testid": `audience-round-${r}`, text: line }));
+      return block;
+    }));
 }
 
 /** A round's prompt: the view's current one, else what this tab saw, else the timeline. */

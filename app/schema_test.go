@@ -61,6 +61,8 @@ var payloadTypes = map[string]events.Payload{
 	events.TypeMatchEnded: new(events.MatchEnded), events.TypeRematchCreated: new(events.RematchCreated),
 	events.TypeRobotCommand: new(events.RobotCommand), events.TypeRobotTyping: new(events.RobotTyping),
 	events.TypeResponseGenerated: new(events.ResponseGenerated), events.TypeResponseFailed: new(events.ResponseFailed),
+	events.TypeMatchSettings: new(events.MatchSettings), events.TypePlayerKicked: new(events.PlayerKicked),
+	events.TypePlayerLeft: new(events.PlayerLeft), events.TypeAudienceVote: new(events.AudienceVote),
 }
 
 // TestEventSchemaMatchesTheCode: the schema in docs/ describes every event
@@ -155,6 +157,10 @@ func TestEventsValidateAgainstSchema(t *testing.T) {
 		&events.Typing{Seat: "B", Round: 1},
 		&events.MatchEnded{Reason: events.EndAbandoned},
 		&events.RematchCreated{MatchID: "m-next", Code: "K7P2QX"},
+		&events.MatchSettings{By: "C", Rounds: 2, Prompts: []string{"p1", "p2"}, AnswerWindowMs: 30_000, VoteWindowMs: 20_000, Humans: 3},
+		&events.PlayerKicked{By: "C", Seat: "A"},
+		&events.PlayerLeft{Seat: "A"},
+		&events.AudienceVote{Spectator: "5f2c0a9e1b7d4c3a", Seat: "B", Round: 1},
 		&events.RobotCommand{CommandID: events.DerivedID("m1", "1", "C", "answer"), Kind: events.KindAnswer, RobotID: "dad-joker", Seat: "C", Round: 1,
 			Prompt: "What did you have for breakfast?", Answers: []events.SeatText{{Seat: "A", Text: "toast"}}, DeadlineMs: now.UnixMilli(), MaxChars: 280},
 		&events.RobotCommand{CommandID: "c2", Kind: events.KindVote, RobotID: "dad-joker", Seat: "C", Round: 1, Candidates: []string{"A", "B"}, DeadlineMs: now.UnixMilli()},

@@ -18,6 +18,10 @@ const (
 	TypeDeadlineReached = "deadline.reached"
 	TypeMatchEnded      = "match.ended"
 	TypeRematchCreated  = "rematch.created"
+	TypeMatchSettings   = "match.settings"
+	TypePlayerKicked    = "player.kicked"
+	TypePlayerLeft      = "player.left"
+	TypeAudienceVote    = "audience.vote"
 
 	// robot-commands.
 	TypeRobotCommand = "robot.command"
@@ -70,6 +74,10 @@ var registry = map[string]func() Payload{
 	TypeDeadlineReached:   func() Payload { return new(DeadlineReached) },
 	TypeMatchEnded:        func() Payload { return new(MatchEnded) },
 	TypeRematchCreated:    func() Payload { return new(RematchCreated) },
+	TypeMatchSettings:     func() Payload { return new(MatchSettings) },
+	TypePlayerKicked:      func() Payload { return new(PlayerKicked) },
+	TypePlayerLeft:        func() Payload { return new(PlayerLeft) },
+	TypeAudienceVote:      func() Payload { return new(AudienceVote) },
 	TypeRobotCommand:      func() Payload { return new(RobotCommand) },
 	TypeRobotTyping:       func() Payload { return new(RobotTyping) },
 	TypeResponseGenerated: func() Payload { return new(ResponseGenerated) },
@@ -325,6 +333,87 @@ func (r *RematchCreated) Validate() error {
 		return fieldErr("matchId", "required")
 	}
 	return nil
+}
+
+// MatchSettings is the host's choice of a private match's rounds, windows
+// and number of humans, made in the lobby; it replaces those fields of
+// match.created. Prompts holds one prompt per round (the gateway draws the
+// extra ones when the rounds grow), so the reducer stays deterministic.
+// Written by the gateway for the host.
+type MatchSettings struct {
+	By             string   `json:"by"` // the host's seat
+	Rounds         int      `json:"rounds"`
+	Prompts        []string `json:"prompts"`
+	AnswerWindowMs int64    `json:"answerWindowMs"`
+	VoteWindowMs   int64    `json:"voteWindowMs"`
+	Humans         int      `json:"humans"`
+}
+
+func (*MatchSettings) EventType() string { return TypeMatchSettings }
+func (m *MatchSettings) Validate() error {
+	if err := validSeat("by", m.By); err != nil {
+		return err
+	}
+	switch {
+	case m.Rounds < 1:
+		return fieldErr("rounds", "must be >= 1")
+	case len(m.Prompts) != m.Rounds:
+		return fieldErr("prompts", "need one per round")
+	case m.AnswerWindowMs <= 0:
+		return fieldErr("answerWindowMs", "must be > 0")
+	case m.VoteWindowMs <= 0:
+		return fieldErr("voteWindowMs", "must be > 0")
+	case m.Humans < 1:
+		return fieldErr("humans", "must be >= 1")
+	}
+	return nil
+}
+
+// PlayerKicked removes a human from a private lobby: the host's call. The
+// kicked player's token no longer opens a seat, and that player id cannot
+// join again. Written by the gateway for the host.
+type PlayerKicked struct {
+	By   string `json:"by"`   // the host's seat
+	Seat string `json:"seat"` // the kicked seat
+}
+
+func (*PlayerKicked) EventType() string { return TypePlayerKicked }
+func (k *PlayerKicked) Validate() error {
+	if err := validSeat("by", k.By); err != nil {
+		return err
+	}
+	return validSeat("seat", k.Seat)
+}
+
+// PlayerLeft gives up a seat in a lobby. When the host leaves, the next
+// human in join order becomes the host. Written by the gateway.
+type PlayerLeft struct {
+	Seat string `json:"seat"`
+}
+
+func (*PlayerLeft) EventType() string { return TypePlayerLeft }
+func (l *PlayerLeft) Validate() error { return validSeat("seat", l.Seat) }
+
+// AudienceVote is a spectator's pick of the seat they believe is human in
+// a round: shown with the round's results and in the reveal, never counted
+// in a player's score. Spectator is an opaque id the gateway derives from
+// the spectator's browser id, one vote each per round. Written by the
+// gateway.
+type AudienceVote struct {
+	Spectator string `json:"spectator"`
+	Seat      string `json:"seat"`
+	Round     int    `json:"round"`
+}
+
+func (*AudienceVote) EventType() string { return TypeAudienceVote }
+func (a *AudienceVote) Validate() error {
+	switch {
+	case a.Spectator == "" || len(a.Spectator) > 64:
+		return fieldErr("spectator", "must be 1..64 characters")
+	case a.Round < 1:
+		return fieldErr("round", "must be >= 1")
+	}
+	return validSeat("seat", a.Seat)
 }
 
 // SeatText is one anonymised answer, as handed to a robot.

@@ -63,7 +63,12 @@ func Apply(s *State, e events.Envelope) error {
 		return nil
 	}
 	m(s)
-	s.Events++
+	// An audience vote changes nothing a player sees until the round's
+	// voting is over, so it is no new version: players' sockets skip the
+	// unchanged view, and an audience of hundreds costs them nothing.
+	if e.Type != events.TypeAudienceVote {
+		s.Events++
+	}
 	return nil
 }
 
@@ -154,6 +159,14 @@ func rules(s *State, e events.Envelope) (move, *Rejection) {
 		return endMatch(s, e, p)
 	case *events.RematchCreated:
 		return createRematch(s, e, p)
+	case *events.MatchSettings:
+		return changeSettings(s, e, p)
+	case *events.PlayerKicked:
+		return kickPlayer(s, e, p)
+	case *events.PlayerLeft:
+		return leaveLobby(s, e, p)
+	case *events.AudienceVote:
+		return audienceVote(s, p)
 	}
 	// A type in the events registry that the game does not know yet: skip
 	// it like an unknown one rather than refuse what a newer writer added.

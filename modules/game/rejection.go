@@ -27,6 +27,10 @@ const (
 	CodeStaleDeadline    = "stale_deadline"    // a timer for a phase the match has left
 	CodeAlreadyFinished  = "already_finished"  // the match is over
 	CodeDuplicateRematch = "duplicate_rematch" // "play again" was already set up
+	CodeBadSettings      = "bad_settings"      // host settings out of bounds (or fewer humans than joined)
+	CodeSelfKick         = "self_kick"         // the host kicked itself
+	CodeKicked           = "kicked"            // the host removed this player; no coming back
+	CodeAlreadyPicked    = "already_picked"    // a spectator picks once per round
 )
 
 // maxRejections bounds State.Rejections: they are kept for diagnosis, not

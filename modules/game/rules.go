@@ -59,10 +59,13 @@ func joinPlayer(s *State, e events.Envelope, j *events.PlayerJoined) (move, *Rej
 			return nil, reject(CodeDuplicatePlayer, "player already sits in seat %s", seat.Letter)
 		}
 	}
+	if slices.Contains(s.Kicked, j.PlayerID) {
+		return nil, reject(CodeKicked, "the host removed this player from the match")
+	}
 	if s.humans() >= s.Settings.Humans || len(s.Seats) >= len(s.Settings.SeatOrder) {
 		return nil, reject(CodeMatchFull, "all %d human seats are taken", s.Settings.Humans)
 	}
-	letter := s.Settings.SeatOrder[len(s.Seats)]
+	letter := s.nextLetter()
 	return func(s *State) {
 		s.Seats = append(s.Seats, Seat{
 			Letter:    letter,
@@ -310,7 +313,7 @@ func (s *State) start(at time.Time) {
 		if len(s.Seats) >= s.Settings.Seats || len(s.Seats) >= len(s.Settings.SeatOrder) {
 			break
 		}
-		letter := s.Settings.SeatOrder[len(s.Seats)]
+		letter := s.nextLetter()
 		s.Seats = append(s.Seats, Seat{
 			Letter:   letter,
 			Name:     robot.Name,

@@ -29,6 +29,7 @@ type State struct {
 	EndReason string                 `json:"endReason,omitempty"`
 	EndedAt   time.Time              `json:"endedAt,omitzero"`
 	Rematch   *events.RematchCreated `json:"rematch,omitempty"`
+	Kicked    []string               `json:"kicked,omitempty"` // player ids the host removed: those ids may not join again
 
 	// Seen holds every applied or rejected event id, so a redelivered
 	// record changes nothing.
@@ -61,6 +62,10 @@ type Round struct {
 	Votes     []Vote         `json:"votes"`
 	ClosedAt  time.Time      `json:"closedAt,omitzero"` // voting over
 	Awards    map[string]int `json:"awards,omitempty"`  // points won this round, by seat
+	// The audience's picks: spectators who voted, and the votes per seat.
+	// Never part of the score.
+	Audience      map[string]int `json:"audience,omitempty"`
+	AudienceVoted []string       `json:"audienceVoted,omitempty"`
 }
 
 // Answer is a seat's answer to a round. NoAnswer marks the placeholder given

@@ -10,9 +10,10 @@ import (
 
 // View is what one seat (or a spectator, with You empty) may see of a match:
 // what the WebSocket sends (docs/gateway.md). Before the match is finished it never
-// tells who is human: no names, no robot ids, no scores (a score would give
-// away whose pick was human); Reveal, Scores and Timeline appear only once
-// the phase is finished. In the lobby Seats holds only your own seat, with
+// tells who is human: no names (but a private lobby's list of who joined,
+// to its players, without letters), no robot ids, no scores (a score would
+// give away whose pick was human); Reveal, Scores and Timeline appear only
+// once the phase is finished. In the lobby Seats holds only your own seat, with
 // Joined counting the others in a private match (a quick one says nothing
 // of how many humans joined): seat letters are handed out to humans first,
 // so a letter seen in the lobby would name a human for the whole match.
@@ -30,11 +31,13 @@ type View struct {
 	Host           bool            `json:"host,omitempty"` // you are the host
 	SeatsTotal     int             `json:"seatsTotal"`
 	Joined         int             `json:"joined,omitempty"` // private lobby only: players seated so far
+	Lobby          *LobbyView      `json:"lobby,omitempty"`  // private lobby, for its players only: settings and names
 	MaxAnswerChars int             `json:"maxAnswerChars"`
 	NoOneVote      bool            `json:"noOneVote,omitempty"` // "none" (no one: all robots) is a vote
 	Seats          []SeatView      `json:"seats"`
 	Answers        []AnswerView    `json:"answers"`
 	Votes          []VoteView      `json:"votes"`
+	Audience       []AudiencePick  `json:"audience,omitempty"` // spectators' picks, once a round's voting is over
 	Scores         map[string]int  `json:"scores"`
 	Reveal         []RevealView    `json:"reveal,omitempty"`
 	Winners        []string        `json:"winners,omitempty"`
@@ -42,6 +45,24 @@ type View struct {
 	Rematch        string          `json:"rematch,omitempty"` // match id of "play again"
 	Timeline       []TimelineEntry `json:"timeline,omitempty"`
 	Version        int             `json:"version"` // events applied; grows with every change
+}
+
+// LobbyView is a private lobby as its players see it: the host's settings
+// and the names of who joined (never their seat letters).
+type LobbyView struct {
+	Humans         int           `json:"humans"`
+	AnswerWindowMs int64         `json:"answerWindowMs"`
+	VoteWindowMs   int64         `json:"voteWindowMs"`
+	Players        []LobbyPlayer `json:"players"`
+}
+
+// LobbyPlayer is a joined human in a private lobby. ID is the lobby handle
+// (LobbyHandle) the host kicks by.
+type LobbyPlayer struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Host bool   `json:"host,omitempty"`
+	You  bool   `json:"you,omitempty"`
 }
 
 // RoundPrompt is the prompt of a round that has begun.
@@ -100,6 +121,7 @@ func ViewFor(s *State, seat string) View {
 		Seats:          seatViews(s, seat),
 		Answers:        answerViews(s),
 		Votes:          voteViews(s),
+		Audience:       audienceViews(s),
 		Scores:         map[string]int{},
 		NoOneVote:      NoOneAllowed(s),
 		Version:        s.Events,
@@ -126,6 +148,10 @@ func ViewFor(s *State, seat string) View {
 	// one" is a vote in a quick match because players cannot know it).
 	if s.Phase == events.PhaseLobby && s.Settings.Mode != events.ModeQuick {
 		v.Joined = len(s.Seats)
+		// Names only to those seated: GET /api/matches/{id} is public.
+		if v.You != "" {
+			v.Lobby = lobbyView(s, v.You)
+		}
 	}
 	if s.Phase == events.PhaseFinished {
 		reveal(s, &v)

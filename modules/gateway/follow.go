@@ -300,6 +300,9 @@ func (g *Gateway) push(e *entry) {
 	s := e.match.State
 	frames := map[string][]byte{}
 	for _, ss := range ws {
+		if ss.evicted(s) { // kicked or left: not a window on the next occupant (lobby.go)
+			continue
+		}
 		b, ok := frames[ss.seat]
 		if !ok {
 			var err error

@@ -262,11 +262,11 @@ func (g *Gateway) joinByCode(ctx context.Context, code, name string, rt retry) (
 // asking twice (a retry after a lost reply) returns the same seat.
 func (g *Gateway) rematch(ctx context.Context, old *entry, me game.Seat, token string) (seatReply, *apiError) {
 	var (
-		oldID, existing string
-		humanCount      int
+		oldID, existing, mode string
+		humanCount            int
 	)
 	old.read(func(s *game.State) {
-		oldID, humanCount = s.MatchID, humans(s)
+		oldID, humanCount, mode = s.MatchID, humans(s), s.Settings.Mode
 		if s.Rematch != nil {
 			existing = s.Rematch.MatchID
 		}
@@ -276,7 +276,15 @@ func (g *Gateway) rematch(ctx context.Context, old *entry, me game.Seat, token s
 	if existing != "" {
 		return g.joinRematch(ctx, existing, playerID, me.Name, newToken, hash)
 	}
-	created, err := g.newMatch(events.ModePrivate, clamp(humanCount, 1, g.cfg.Game.Seats-1), oldID, retry{})
+	// Play again keeps the mode: a quick match's humans meet in a new quick
+	// lobby (which starts on its own, open to others like any quick lobby,
+	// and as big as every quick match); a private one's in a private match
+	// sized for them.
+	size := clamp(humanCount, 1, g.cfg.Game.Seats-1)
+	if mode != events.ModePrivate {
+		mode, size = events.ModeQuick, g.cfg.Game.Humans
+	}
+	created, err := g.newMatch(mode, size, oldID, retry{})
 	if err != nil {
 		g.logger.Error("building match.created failed", "err", err)
 		return seatReply{}, errInternal

@@ -6,7 +6,7 @@ import "github.com/arena-hq/arena/modules/game"
 // (modules/game/rejection.go), which are passed on as they are.
 const (
 	codeBadJSON     = "bad_json"     // the frame is not a JSON object of the protocol
-	codeUnknownType = "unknown_type" // "type" is not answer, vote, typing or start
+	codeUnknownType = "unknown_type" // "type" is not a frame of the protocol
 	codeBadFrame    = "bad_frame"    // a binary frame
 	codeTooLarge    = "too_large"    // a frame over maxFrame bytes
 	codeBadUTF8     = "bad_utf8"     // a frame that is not valid UTF-8
@@ -22,7 +22,7 @@ const (
 // seat C, ..."), and in the lobby a seat letter would tell who is human.
 var messages = map[string]string{
 	codeBadJSON:     "That message could not be read (it is not valid JSON for this game).",
-	codeUnknownType: "Unknown message type: use answer, vote, typing or start.",
+	codeUnknownType: "Unknown message type: use answer, vote, typing, start, settings, kick or leave.",
 	codeBadFrame:    "Binary messages are not accepted: send JSON text.",
 	codeTooLarge:    "That message is too large.",
 	codeBadUTF8:     "That message is not valid UTF-8 text.",
@@ -40,7 +40,11 @@ var messages = map[string]string{
 	game.CodeMatchFull:        "This match is full.",
 	game.CodeDuplicatePlayer:  "You already have a seat in this match.",
 	game.CodeNoPlayers:        "A match needs at least one player to start.",
-	game.CodeNotHost:          "Only the host can start the match.",
+	game.CodeNotHost:          "Only the host can do that.",
+	game.CodeBadSettings:      "Those settings are out of bounds.",
+	game.CodeSelfKick:         "You can't remove yourself: leave the lobby instead.",
+	game.CodeKicked:           "The host removed you from this match.",
+	game.CodeAlreadyPicked:    "You already picked in this round.",
 	game.CodeUnknownSeat:      "Nobody sits in that seat.",
 	game.CodeAlreadyAnswered:  "You already answered this round.",
 	game.CodeEmpty:            "Your answer is empty.",

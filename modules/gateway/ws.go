@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -35,7 +36,11 @@ const (
 	frameVote   = "vote"
 	frameTyping = "typing"
 	frameStart  = "start"
-	frameOther  = "frame" // metrics label of frames whose type is not known
+	// Host controls of a private lobby (lobby.go), and leaving a lobby.
+	frameSettings = "settings"
+	frameKick     = "kick"
+	frameLeave    = "leave"
+	frameOther    = "frame" // metrics label of frames whose type is not known
 )
 
 // clientFrame is every client frame's shape; which fields matter depends
@@ -46,6 +51,12 @@ type clientFrame struct {
 	Round int    `json:"round"`
 	Text  string `json:"text"`
 	Seat  string `json:"seat"`
+
+	Player        string `json:"player,omitempty"`        // kick: the lobby handle
+	Rounds        int    `json:"rounds,omitempty"`        // settings
+	AnswerSeconds int    `json:"answerSeconds,omitempty"` // settings
+	VoteSeconds   int    `json:"voteSeconds,omitempty"`   // settings
+	Humans        int    `json:"humans,omitempty"`        // settings
 }
 
 type stateFrame struct {
@@ -76,10 +87,15 @@ type session struct {
 	conn    *websocket.Conn
 	matchID string
 	seat    string
-	log     *slog.Logger
-	ctx     context.Context
-	cancel  context.CancelFunc
-	limiter *bucket // the reader's
+	// The token's hash and player: a kick or a leave frees the letter, and
+	// the socket must not go on as whoever takes it (lobby.go).
+	tokenHash string
+	playerID  string
+	evicting  atomic.Bool // the close of an evicted seat's socket is under way
+	log       *slog.Logger
+	ctx       context.Context
+	cancel    context.CancelFunc
+	limiter   *bucket // the reader's
 
 	mu      sync.Mutex
 	latest  []byte // mailbox: the newest view frame not yet pushed
@@ -163,6 +179,12 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 		_ = c.Close(websocket.StatusPolicyViolation, "This match is over.")
 		return
 	}
+	ss.tokenHash = tokenHash(token)
+	e.read(func(s *game.State) {
+		if st := s.SeatOf(seat); st != nil {
+			ss.playerID = st.PlayerID
+		}
+	})
 	e.subscribe(ss)
 	defer e.unsubscribe(ss)
 	g.metrics.connections.Inc()
@@ -408,7 +430,7 @@ func (ss *session) handle(typ websocket.MessageType, data []byte) bool {
 		return true
 	}
 	switch f.Type {
-	case frameAnswer, frameVote, frameTyping, frameStart:
+	case frameAnswer, frameVote, frameTyping, frameStart, frameSettings, frameKick, frameLeave:
 		ss.act(f)
 	default:
 		ss.fail(frameOther, f.ID, codeUnknownType, "")
@@ -478,7 +500,13 @@ func (ss *session) act(f clientFrame) {
 // event builds the event of frame f and checks it against s; on refusal it
 // returns the error code (and a message, or "" for the code's own).
 func (ss *session) event(s *game.State, f clientFrame) (events.Envelope, string, string) {
-	var p events.Payload
+	if !ss.holds(s) { // kicked or left a moment ago: the socket closes
+		return events.Envelope{}, errBadToken.Code, "You no longer have a seat in this match."
+	}
+	var (
+		p     events.Payload
+		extra []string // content of the frame besides the common fields, for the event id
+	)
 	switch f.Type {
 	case frameAnswer:
 		if n, most := utf8.RuneCountInString(strings.TrimSpace(f.Text)), s.Settings.MaxAnswerChars; n > most {
@@ -497,13 +525,27 @@ func (ss *session) event(s *game.State, f clientFrame) (events.Envelope, string,
 			return events.Envelope{}, game.CodeNotHost, msgQuickStart
 		}
 		p = &events.MatchStarted{By: ss.seat}
+	case frameSettings, frameKick:
+		var code, msg string
+		if f.Type == frameSettings {
+			p, code, msg = ss.settingsEvent(s, f)
+			extra = []string{strconv.Itoa(f.Rounds), strconv.Itoa(f.AnswerSeconds), strconv.Itoa(f.VoteSeconds), strconv.Itoa(f.Humans)}
+		} else {
+			p, code, msg = ss.kickEvent(s, f)
+			extra = []string{f.Player}
+		}
+		if code != "" {
+			return events.Envelope{}, code, msg
+		}
+	case frameLeave:
+		p = &events.PlayerLeft{Seat: ss.seat}
 	}
-	if f.Type != frameStart && f.Round < 1 {
+	if lobbyFrame := f.Type == frameStart || f.Type == frameSettings || f.Type == frameKick || f.Type == frameLeave; !lobbyFrame && f.Round < 1 {
 		return events.Envelope{}, game.CodeWrongRound, ""
 	}
 	id := events.NewID()
 	if f.ID != "" {
-		id = events.DerivedID("ws", ss.matchID, ss.seat, f.ID, f.Type, strconv.Itoa(f.Round), f.Text, f.Seat)
+		id = events.DerivedID(append([]string{"ws", ss.matchID, ss.seat, f.ID, f.Type, strconv.Itoa(f.Round), f.Text, f.Seat}, extra...)...)
 	}
 	env, err := events.NewWithID(id, ss.matchID, events.SourceGateway, time.Now(), p)
 	if err != nil {

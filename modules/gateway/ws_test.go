@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -311,10 +312,27 @@ func TestPlayerViewsHideHumans(t *testing.T) {
 		}
 	}
 	hidden := secrets(h.g.store.get(id))
+	// A private lobby names who joined to its players, in state.lobby only
+	// (game.LobbyView: names and handles, never letters); the rest of the
+	// view hides them as ever.
+	withoutLobby := func(raw []byte) []byte {
+		var f map[string]any
+		if err := json.Unmarshal(raw, &f); err != nil {
+			t.Fatal(err)
+		}
+		if st, ok := f["state"].(map[string]any); ok {
+			delete(st, "lobby")
+		}
+		b, _ := json.Marshal(f)
+		return b
+	}
 	for who, c := range map[string]*client{"host": hc, "guest": gc} {
 		n := 0
 		for _, f := range c.received() {
-			if f.Type == "state" && f.State.Phase != events.PhaseFinished {
+			if f.Type == "state" && f.State.Phase == events.PhaseLobby {
+				assertHidden(t, who+"'s lobby view", withoutLobby(f.Raw), hidden)
+				n++
+			} else if f.Type == "state" && f.State.Phase != events.PhaseFinished {
 				assertHidden(t, who+"'s "+f.State.Phase+" view", f.Raw, hidden)
 				n++
 			}

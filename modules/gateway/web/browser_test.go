@@ -566,8 +566,8 @@ func TestPrivateMatchInBrowser(t *testing.T) {
 	browser := newBrowser(t)
 	alice := newPlayer(t, browser, art, "alice")
 	bob := newPlayer(t, browser, art, "bob")
-	// Bob plays on a phone.
-	bob.do("phone viewport", 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile))
+	// Bob plays on a phone, and asks for reduced motion.
+	bob.do("phone viewport", 10*time.Second, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile), reduceMotion())
 
 	// --- lobby: alice creates a private match.
 	alice.navigate(srv.httpURL + "/")
@@ -678,6 +678,10 @@ func TestPrivateMatchInBrowser(t *testing.T) {
 		if eval[bool](alice, jsTid("vote-"+aliceSeat)+" !== null") {
 			t.Errorf("alice can vote for herself")
 		}
+		// Screen readers hear whom a vote button is for.
+		if name := eval[string](alice, jsTid("vote-"+bobSeat)+`.getAttribute("aria-label")`); name != "Vote "+bobSeat+" human" {
+			t.Errorf("the vote button for %s is named %q", bobSeat, name)
+		}
 		// Alice votes for bob with the mouse; bob votes with the keyboard.
 		alice.do("vote", 10*time.Second, chromedp.Click(tid("vote-"+bobSeat)))
 		bob.do("vote by keyboard", 10*time.Second, chromedp.Focus(tid("vote-"+aliceSeat)), chromedp.KeyEvent(kb.Enter))
@@ -702,6 +706,33 @@ func TestPrivateMatchInBrowser(t *testing.T) {
 	// --- the reveal.
 	alice.waitPhase("finished", 0, phaseWait)
 	bob.waitPhase("finished", 0, phaseWait)
+	// Alice's cards turn one by one, the winner last; Bob asked for reduced
+	// motion and sees them all at once. Sound is off by default.
+	const turnedCount = `document.querySelectorAll('#reveal .reveal-card.turned').length`
+	alice.waitFor("the cards", `document.querySelectorAll('#reveal .reveal-card').length === 4`, 10*time.Second)
+	if n := eval[int](alice, turnedCount); n == 4 {
+		t.Errorf("alice's reveal showed every card at once")
+	}
+	if h := alice.text("finished-heading"); strings.Contains(h, "win") {
+		t.Errorf("the heading names the winner (%q) before the cards are turned", h)
+	}
+	alice.art.shot(alice.ctx, "reveal-turning-alice")
+	bob.waitFor("bob's cards", `document.querySelectorAll('#reveal .reveal-card').length === 4`, 10*time.Second)
+	if n := eval[int](bob, turnedCount); n != 4 {
+		t.Errorf("with reduced motion %d of 4 cards are turned at once", n)
+	}
+	alice.waitFor("every card turned", turnedCount+` === 4 && document.querySelector('#reveal').dataset.turned === "all"`, 15*time.Second)
+	if p := eval[string](alice, jsTid("sound-toggle")+`.getAttribute("aria-pressed")`); p != "false" {
+		t.Errorf("sound is %q by default, want off", p)
+	}
+	alice.do("sound on", 5*time.Second, chromedp.Click(tid("sound-toggle")))
+	if p := eval[string](alice, jsTid("sound-toggle")+`.getAttribute("aria-pressed") + localStorage.getItem("arena.sound")`); p != "trueon" {
+		t.Errorf("after the toggle sound is %q, want on and remembered", p)
+	}
+	// The votes that fell on each seat: bob took alice for human every round.
+	if v := alice.text("votes-on-" + aliceSeat); !strings.Contains(v, "Taken for human") || !strings.Contains(v, bobSeat) {
+		t.Errorf("alice's card shows the votes %q, want bob's %s among them", v, bobSeat)
+	}
 	for _, p := range []*player{alice, bob} {
 		p.waitFor("4 reveal cards", `document.querySelectorAll('[data-testid^="reveal-"][data-testid]:not([data-testid="reveal"])').length === 4`, 10*time.Second)
 	}
@@ -761,9 +792,27 @@ func TestPrivateMatchInBrowser(t *testing.T) {
 	// --- history lists the match and shows it in full.
 	alice.navigate(srv.httpURL + "/history")
 	alice.waitFor("the match in history", fmt.Sprintf(`!!document.querySelector('[data-testid="history-list"] a[href="/history/%s"]')`, matchID), 30*time.Second)
+	// "Your matches": the finished match of this browser's seats (not the
+	// rematch lobby), with alice's record.
+	alice.waitFor("your matches", jsVisible("my-matches")+fmt.Sprintf(` && !!document.querySelector('#my-list a[href="/history/%s"]')`, matchID), 20*time.Second)
+	if rec := alice.text("my-record"); !strings.HasPrefix(rec, "1 match · ") || !strings.Contains(rec, "detective") || !strings.Contains(rec, "taken for human") {
+		t.Errorf("alice's record reads %q, want 1 match, her detective score and how often she was taken for human", rec)
+	}
+	if n := eval[int](alice, `document.querySelectorAll('#my-list li').length`); n != 1 {
+		t.Errorf("your matches lists %d matches, want the 1 finished", n)
+	}
 	alice.art.shot(alice.ctx, "history")
+	// One time per match, the same in the list and on its page: the start
+	// and how long it ran.
+	listTime := eval[string](alice, fmt.Sprintf(`document.querySelector('[data-testid="history-list"] a[href="/history/%s"] [data-testid="history-time"]').textContent`, matchID))
+	if !regexp.MustCompile(` · \d+ (s|min)`).MatchString(listTime) {
+		t.Errorf("history lists the match at %q, want its start and duration", listTime)
+	}
 	alice.do("open the match", 20*time.Second, chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="history-list"] a[href="/history/%s"]`, matchID))))
 	alice.waitFor("the match page", `location.pathname.startsWith("/history/") && document.querySelectorAll('tr[data-testid^="final-"]').length === 4`, 20*time.Second)
+	if pageTime := alice.text("match-time"); pageTime != listTime {
+		t.Errorf("the match page shows the time %q, the history list %q: want one time", pageTime, listTime)
+	}
 	body := eval[string](alice, `document.querySelector('main').textContent`)
 	for _, want := range append([]string{"Alice", "Bob", "Round 1", "Round 3", "Robot", "Human", xss}, models...) {
 		if !strings.Contains(body, want) {

@@ -168,7 +168,7 @@ func previewViews() []struct {
 		{"voting", voting, `document.querySelectorAll('[data-testid^="vote-"]').length === 3 && !` + jsTid("vote-B") + ` && ` + jsTid("answer-card-C") + `.querySelectorAll("b, img").length === 0 && ` + jsTid("answer-card-C") + `.textContent.includes("<b>bold</b>")`},
 		{"results", results, `document.querySelectorAll("#result-cards .vote-line").length === 4`},
 		{"answering-round2", answering2, jsVisible("answer-input") + ` && !document.querySelector("#earlier").hidden`},
-		{"finished", finished, `document.querySelectorAll('[data-testid^="reveal-"]:not([data-testid="reveal"])').length === 4 && ` + jsTid("reveal-C") + `.textContent.includes("gpt-4o-mini") && ` + jsTid("reveal-C") + `.textContent.includes("curious-student") && ` + jsVisible("play-again") + ` && ` + jsTid("reveal-B") + `.textContent.includes("Bea <i>x</i>")`},
+		{"finished", finished, `document.querySelectorAll('[data-testid^="reveal-"]:not([data-testid="reveal"])').length === 4 && ` + jsTid("reveal-C") + `.textContent.includes("gpt-4o-mini") && ` + jsTid("reveal-C") + `.textContent.includes("curious-student") && ` + jsVisible("play-again") + ` && ` + jsTid("reveal-B") + `.textContent.includes("Bea <i>x</i>") && document.querySelector("#reveal").dataset.turned === "all"`},
 	}
 }
 

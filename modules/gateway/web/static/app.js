@@ -68,9 +68,67 @@ function storageSet(key, value) {
   }
 }
 
-/** Saves a seat token for a match: {token, seat, name}. */
+function storageRemove(key) {
+  try {
+    localStorage.removeItem(key);
+  } catch {
+    /* nothing stored then */
+  }
+}
+
+const TOKEN_PREFIX = "arena.token.";
+
+/** Saves a seat token for a match: {token, seat, name}, stamped with when. */
 export function saveSeat(matchId, { token, seat, name }) {
-  storageSet(`arena.token.${matchId}`, JSON.stringify({ token, seat, name }));
+  storageSet(TOKEN_PREFIX + matchId, JSON.stringify({ token, seat, name, at: Date.now() }));
+}
+
+/**
+ * Lists the seats this browser holds, newest first: [{matchId, seat, name,
+ * at}]. Seats saved before the "at" stamp existed sort last.
+ */
+export function savedSeats() {
+  const out = [];
+  try {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (!key || !key.startsWith(TOKEN_PREFIX)) continue;
+      const matchId = key.slice(TOKEN_PREFIX.length);
+      const seat = loadSeat(matchId);
+      if (seat) out.push({ matchId, seat: seat.seat, name: seat.name, at: Number(seat.at) || 0 });
+    }
+  } catch {
+    return [];
+  }
+  return out.sort((a, b) => b.at - a.at);
+}
+
+// ---- answer drafts -----------------------------------------------------------
+// A half-typed answer is kept per match and round, so a reload (or a closed
+// tab that comes back) finds it in the box again.
+
+const draftKey = (matchId, round) => `arena.draft.${matchId}.${round}`;
+
+export const loadDraft = (matchId, round) => storageGet(draftKey(matchId, round)) || "";
+
+export function saveDraft(matchId, round, text) {
+  if (text) storageSet(draftKey(matchId, round), text);
+  else storageRemove(draftKey(matchId, round));
+}
+
+/** Forgets every draft of a match (it ended, or the rounds moved on). */
+export function clearDrafts(matchId, keepRound = 0) {
+  const prefix = `arena.draft.${matchId}.`;
+  try {
+    const doomed = [];
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key && key.startsWith(prefix) && key !== draftKey(matchId, keepRound)) doomed.push(key);
+    }
+    doomed.forEach(storageRemove);
+  } catch {
+    /* storage unavailable: nothing was kept */
+  }
 }
 
 /** Returns the stored {token, seat, name} for a match, or null. */
@@ -193,6 +251,26 @@ export function fmtTime(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return "";
   return d.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+}
+
+/** A match's length: "52 s", "4 min 12 s", "1 h 3 min". */
+export function fmtDuration(ms) {
+  const secs = Math.max(0, Math.round((Number(ms) || 0) / 1000));
+  if (secs < 60) return `${secs} s`;
+  const mins = Math.floor(secs / 60);
+  if (mins < 60) return secs % 60 ? `${mins} min ${secs % 60} s` : `${mins} min`;
+  return mins % 60 ? `${Math.floor(mins / 60)} h ${mins % 60} min` : `${Math.floor(mins / 60)} h`;
+}
+
+/**
+ * One time for a match, everywhere: when it started, and for how long it
+ * ran ("Dec 1, 2026, 9:30 PM · 4 min 12 s"). The end is left out: it is the
+ * start plus the duration.
+ */
+export function fmtMatchTime(startIso, endIso) {
+  const start = fmtDate(startIso);
+  const ms = Date.parse(endIso) - Date.parse(startIso);
+  return Number.isFinite(ms) && ms >= 0 && start ? `${start} · ${fmtDuration(ms)}` : start;
 }
 
 export const pct = (x) => `${Math.round((Number(x) || 0) * 100)}%`;

@@ -1,5 +1,5 @@
 // The lobby (/): pick a name, then quick match, private match or join by code.
-import { $, api, busy, enterMatch, lastName, toast } from "/static/app.js";
+import { $, api, busy, enterMatch, lastName, savedSeats, toast } from "/static/app.js";
 import { cleanCode, fieldError, nameProblem } from "/static/names.js";
 
 const nameInput = $("#name");
@@ -64,3 +64,34 @@ $("#join-form").addEventListener("submit", async (e) => {
     }
   });
 });
+
+// "Return to your match": the newest seat this browser holds in a match
+// that is still being played (or waiting in its lobby). Only the few newest
+// seats are asked about, one public GET each.
+const PHASE_NOTE = {
+  lobby: "It's waiting in the lobby.",
+  answering: "A round is being answered right now.",
+  voting: "Voting is open right now.",
+  results: "The round's results are up.",
+};
+
+async function offerReturn() {
+  const seats = savedSeats().slice(0, 5);
+  if (!seats.length) return;
+  const views = await Promise.all(seats.map(async (s) => {
+    try {
+      return await api("GET", `/api/matches/${encodeURIComponent(s.matchId)}`);
+    } catch {
+      return null; // gone, or the server is away: nothing to offer
+    }
+  }));
+  const i = views.findIndex((v) => v && PHASE_NOTE[v.phase]);
+  if (i < 0) return;
+  const v = views[i];
+  const s = seats[i];
+  $("#return-link").href = `/match/${encodeURIComponent(s.matchId)}`;
+  const round = v.round ? ` (round ${v.round} of ${v.rounds})` : "";
+  $("#return-note").textContent = `You sit in seat ${s.seat} of a ${v.mode === "quick" ? "quick" : "private"} match${round}. ${PHASE_NOTE[v.phase]}`;
+  $("#return").hidden = false;
+}
+offerReturn();

@@ -1,7 +1,7 @@
 // /history/{id}: one finished match in full, from GET /api/matches/{id}:
 // each round's prompt, answers unmasked (human with name, or robot with
 // personality and model), votes and points, the final scores and the timeline.
-import { $, api, el, fill, fmtDate, fmtTime, formatLabel, idFromPath, seatBadge } from "/static/app.js";
+import { $, api, el, fill, fmtDate, fmtMatchTime, fmtTime, formatLabel, idFromPath, seatBadge } from "/static/app.js";
 import { identityTag, roundBlock, roundVotes, roundsWithAnswers } from "/static/cards.js";
 
 const matchId = idFromPath("/history/");
@@ -110,11 +110,18 @@ function show(v) {
   const humans = [...reveal.values()].filter((r) => r.human).length;
   const robots = reveal.size - humans;
   const timeline = v.timeline || [];
-  const ended = timeline.length ? timeline[timeline.length - 1].at : "";
-  const started = timeline.length ? timeline[0].at : "";
+  // The end: the last entry but a later "play again" link.
+  const ended = ([...timeline].reverse().find((e) => e.type !== "rematch.created") || {}).at || "";
+  // The start, as in the history list: the first entry of round 1 (the
+  // lobby before it is not the match), else the match's creation.
+  const started = (timeline.find((e) => e.round >= 1) || timeline[0] || {}).at || "";
 
   document.title = `Match ${fmtDate(started || ended)} — arena`;
-  $("#mh-title").textContent = started ? `Match of ${fmtDate(started)}` : "Match";
+  $("#mh-title").textContent = "Match";
+  const when = $("#mh-time");
+  when.hidden = !started;
+  when.setAttribute("datetime", started);
+  when.textContent = started ? fmtMatchTime(started, ended) : "";
   $("#mh-meta").textContent = [
     v.mode === "private" ? "Private match" : "Quick match",
     formatLabel(humans, robots),

@@ -3,8 +3,10 @@
 // views over the WebSocket and sends answers, votes and typing signals on it;
 // a spectator (no token) polls GET /api/matches/{id} every 2 s.
 import {
-  $, announce, api, codePoints, el, enterMatch, fill, idFromPath, loadSeat, seatBadge, toast,
+  $, announce, api, clearDrafts, codePoints, el, enterMatch, fill, idFromPath, loadDraft, loadSeat, plural, saveDraft,
+  seatBadge, toast,
 } from "/static/app.js";
+import { fieldError } from "/static/names.js";
 import { answerCard, roundAnswers, roundBlock, roundVotes, identityTag } from "/static/cards.js";
 
 const matchId = idFromPath("/match/");
@@ -29,9 +31,9 @@ const memo = loadMemo();
 function loadMemo() {
   try {
     const m = JSON.parse(sessionStorage.getItem(memoKey) || "{}");
-    return { answers: m.answers || {}, votes: m.votes || {}, prompts: m.prompts || {} };
+    return { answers: m.answers || {}, votes: m.votes || {}, prompts: m.prompts || {}, picks: m.picks || {} };
   } catch {
-    return { answers: {}, votes: {}, prompts: {} };
+    return { answers: {}, votes: {}, prompts: {}, picks: {} };
   }
 }
 function saveMemo() {
@@ -205,8 +207,12 @@ function renderLobby(v) {
   invite.hidden = v.mode !== "private" || !v.code;
   if (!invite.hidden) {
     $("#invite-code").textContent = v.code;
-    $("#invite-link").value = `${location.origin}/join/${encodeURIComponent(v.code)}`;
+    if (!$("#invite-link").value) $("#invite-link").value = `${location.origin}/join/${encodeURIComponent(v.code)}`;
+    loadInvite(v.code);
   }
+
+  renderPeople(v);
+  $("#leave").hidden = !isPlayer();
 
   const start = $("#start");
   // Quick matches start by themselves once the lobby wait is over.
@@ -221,6 +227,125 @@ function renderLobby(v) {
   } else {
     $("#lobby-heading").textContent = "Waiting for players";
     wait.textContent = isPlayer() ? "Waiting for the host…" : "Waiting for the match to start…";
+  }
+}
+
+const secs = (ms) => Math.round((ms || 0) / 1000);
+
+/**
+ * A private lobby's people and settings (v.lobby, sent to its players
+ * only; a quick lobby never names anyone). The host gets a Remove button
+ * per guest and the settings form.
+ */
+function renderPeople(v) {
+  const lobby = v.lobby;
+  $("#lobby-people").hidden = !lobby;
+  $("#host-settings").hidden = !(lobby && v.host && isPlayer());
+  if (!lobby) return;
+  const players = lobby.players || [];
+  rebuild($("#lobby-players"), JSON.stringify([players, v.host]), () =>
+    players.map((p) => el("li", { class: `lobby-player${p.you ? " mine" : ""}`, "data-testid": "lobby-player" },
+      el("span", { class: "player-name", text: p.name }),
+      p.host ? el("span", { class: "tag tag-win", text: "host" }) : null,
+      p.you ? el("span", { class: "tag tag-you", text: "you" }) : null,
+      v.host && !p.you
+        ? el("button", {
+          type: "button",
+          class: "btn btn-small btn-ghost",
+          "data-testid": `kick-${p.id}`,
+          "aria-label": `Remove ${p.name} from the match`,
+          text: "Remove",
+          onclick: () => kick(p),
+        })
+        : null)));
+  $("#lobby-settings").textContent =
+    `${plural(v.rounds, "round")} · ${secs(lobby.answerWindowMs)} s to answer · ${secs(lobby.voteWindowMs)} s to vote · up to ${plural(lobby.humans, "player")}`;
+  if (v.host) fillSettings(v);
+}
+
+// The form shows the match's settings, except while the host edits it.
+let settingsShown = "";
+function fillSettings(v) {
+  const key = JSON.stringify([v.rounds, v.lobby.answerWindowMs, v.lobby.voteWindowMs, v.lobby.humans]);
+  const form = $("#host-settings");
+  if (key === settingsShown || form.contains(document.activeElement) && form.dataset.dirty === "true") return;
+  settingsShown = key;
+  form.dataset.dirty = "false";
+  $("#set-rounds").value = v.rounds;
+  $("#set-answer").value = secs(v.lobby.answerWindowMs);
+  $("#set-vote").value = secs(v.lobby.voteWindowMs);
+  $("#set-humans").value = v.lobby.humans;
+  $("#set-humans").max = Math.max(1, (v.seatsTotal || 2) - 1);
+}
+
+$("#host-settings").addEventListener("input", (e) => {
+  $("#host-settings").dataset.dirty = "true";
+  fieldError(e.target, $("#settings-error"), "");
+});
+
+$("#host-settings").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const num = (id) => Number.parseInt($(id).value, 10);
+  const frame = { type: "settings", rounds: num("#set-rounds"), answerSeconds: num("#set-answer"), voteSeconds: num("#set-vote"), humans: num("#set-humans") };
+  const bad = [["#set-rounds", "rounds"], ["#set-answer", "answerSeconds"], ["#set-vote", "voteSeconds"], ["#set-humans", "humans"]]
+    .find(([id, k]) => !Number.isFinite(frame[k]) || !$(id).checkValidity());
+  if (bad) {
+    const input = $(bad[0]);
+    fieldError(input, $("#settings-error"), `${input.labels[0].firstChild.textContent.trim()}: ${input.validationMessage || "enter a number"}`);
+    input.focus();
+    return;
+  }
+  if (send(frame)) {
+    $("#host-settings").dataset.dirty = "false";
+    announce("Settings saved.");
+  }
+});
+
+function kick(p) {
+  if (send({ type: "kick", player: p.id })) announce(`${p.name} removed.`);
+}
+
+// Leaving takes two presses (no modal dialog): the first asks to confirm.
+let leaving = false;
+let leaveArmed = 0;
+$("#leave").addEventListener("click", (e) => {
+  const btn = e.currentTarget;
+  if (!leaveArmed) {
+    btn.textContent = "Press again to leave";
+    leaveArmed = setTimeout(() => {
+      leaveArmed = 0;
+      btn.textContent = "Leave this match";
+    }, 5000);
+    return;
+  }
+  clearTimeout(leaveArmed);
+  leaveArmed = 0;
+  leaving = true;
+  if (!send({ type: "leave" })) leaving = false;
+});
+
+// The server's invite link (http.public_url when set, so a phone that
+// scans it reaches the server) and its QR code, fetched once per code.
+let inviteFor = "";
+async function loadInvite(code) {
+  if (inviteFor === code) return;
+  inviteFor = code;
+  try {
+    const inv = await api("GET", `/api/invite/${encodeURIComponent(code)}`);
+    $("#invite-link").value = inv.link;
+    const img = $("#invite-qr");
+    img.src = inv.qr;
+    const l = inv.limits;
+    if (l) {
+      Object.assign($("#set-rounds"), { min: 1, max: l.maxRounds });
+      Object.assign($("#set-answer"), { min: l.minAnswerSeconds, max: l.maxAnswerSeconds });
+      Object.assign($("#set-vote"), { min: l.minVoteSeconds, max: l.maxVoteSeconds });
+      Object.assign($("#set-humans"), { min: 1, max: l.maxHumans });
+    }
+    img.alt = `QR code of the invite link ${inv.link}`;
+    $("#invite-qr-box").hidden = false;
+  } catch {
+    inviteFor = ""; // the typed link still works; try again on the next view
   }
 }
 
@@ -248,10 +373,15 @@ function renderAnswering(v) {
     ui.answerSent.hidden = true;
     return;
   }
-  if (boxRound && boxRound !== v.round) ui.answer.value = ""; // a new round: a clean box
-  boxRound = v.round;
   const mine = memo.answers[v.round];
   const answered = Boolean(seatOf(v, v.you)?.answered || mine);
+  if (boxRound !== v.round) {
+    // A new round (or a fresh page): a clean box, or the draft this browser
+    // kept of it; older rounds' drafts are of no use any more.
+    ui.answer.value = answered ? "" : loadDraft(matchId, v.round);
+    clearDrafts(matchId, v.round);
+  }
+  boxRound = v.round;
   ui.answerForm.hidden = answered;
   ui.answerSent.hidden = !answered;
   ui.myAnswer.textContent = mine ? mine.text : "";
@@ -286,14 +416,29 @@ function renderVoting(v) {
   const voted = Boolean(seat?.voted || myPick);
   const answers = roundAnswers(v, v.round);
   $("#voting-note").textContent = !player
-    ? "Players are voting for who they think is human."
+    ? "Players are voting for who they think is human. Your pick joins the audience's, shown with the results."
     : voted
       ? "Vote cast — waiting for the others."
       : "Read the answers, then vote for the one player you believe is human.";
 
-  rebuild($("#vote-cards"), JSON.stringify([v.round, v.you, answers, myPick, voted, connected]), () =>
+  const audiencePick = memo.picks[v.round] || "";
+  rebuild($("#vote-cards"), JSON.stringify([v.round, v.you, answers, myPick, voted, connected, audiencePick]), () =>
     answers.map((a) => {
       let action = null;
+      if (!player && me === null) {
+        // A spectator: the audience's pick, shown in the results, never scored.
+        const picked = audiencePick === a.seat;
+        action = el("button", {
+          type: "button",
+          class: `btn ${picked ? "btn-picked" : "btn-vote"}`,
+          "data-testid": `pick-${a.seat}`,
+          disabled: Boolean(audiencePick),
+          "aria-pressed": picked ? "true" : "false",
+          "aria-label": picked ? `You picked ${a.seat} as human` : `Pick ${a.seat} as human`,
+          text: picked ? `✓ Your pick: ${a.seat}` : `I think ${a.seat} is human`,
+          onclick: () => sendPick(a.seat),
+        });
+      }
       if (player && a.seat !== v.you) {
         const picked = myPick === a.seat;
         action = el("button", {
@@ -302,8 +447,8 @@ function renderVoting(v) {
           "data-testid": `vote-${a.seat}`,
           disabled: voted || !connected,
           "aria-pressed": picked ? "true" : "false",
-          "aria-label": picked ? `Voted seat ${a.seat} human` : `Vote seat ${a.seat} human`,
-          text: picked ? "✓ Voted human" : "Vote human",
+          "aria-label": picked ? `Voted ${a.seat} human` : `Vote ${a.seat} human`,
+          text: picked ? `✓ Voted ${a.seat} human` : `Vote ${a.seat} human`,
           onclick: () => sendVote(a.seat),
         });
       }
@@ -326,6 +471,47 @@ function renderVoting(v) {
   });
 }
 
+/** "The audience picked C (2), A (1)." for a round, or "". */
+function audienceLine(v, round) {
+  const picks = (v.audience || []).filter((x) => x.round === round).sort((a, b) => b.votes - a.votes || (a.seat < b.seat ? -1 : 1));
+  return picks.length ? `The audience picked ${picks.map((x) => `${x.seat} (${x.votes})`).join(", ")}.` : "";
+}
+
+const randomId = () => [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+/** This browser's spectator id: random, kept, so one browser picks once a round. */
+function spectatorId() {
+  try {
+    let id = localStorage.getItem("arena.spectator");
+    if (!id) {
+      id = randomId();
+      localStorage.setItem("arena.spectator", id);
+    }
+    return id;
+  } catch {
+    return randomId();
+  }
+}
+
+async function sendPick(seat) {
+  if (!view || view.phase !== "voting") return;
+  const round = view.round;
+  memo.picks[round] = seat;
+  saveMemo();
+  renderVoting(view);
+  try {
+    await api("POST", `/api/matches/${encodeURIComponent(matchId)}/audience`, { body: { round, seat, spectator: spectatorId() } });
+    announce(`You picked seat ${seat}.`);
+  } catch (err) {
+    if (err.code !== "already_picked") {
+      delete memo.picks[round];
+      saveMemo();
+      if (view && view.phase === "voting") renderVoting(view);
+    }
+    toast(err.message);
+  }
+}
+
 function renderResults(v) {
   const votes = roundVotes(v, v.round);
   const myPick = memo.votes[v.round]?.seat || "";
@@ -334,43 +520,58 @@ function renderResults(v) {
       answerCard(a, { you: v.you, picked: myPick === a.seat, votes: votes.filter((x) => x.seat === a.seat), testid: `answer-card-${a.seat}` })));
   const none = votes.filter((x) => x.seat === "none").map((x) => x.voter).sort();
   const saidNone = none.length ? `No one, all robots: said by seat ${none.join(", ")}. ` : "";
+  $("#audience-results").textContent = audienceLine(v, v.round);
   $("#next-note").textContent = saidNone + (v.round >= v.rounds
     ? "That was the last round: the reveal is coming up…"
     : `Round ${v.round + 1} starts in a moment. Who was human, and the scores, are revealed at the end.`);
 }
 
 function renderFinished(v) {
+  clearDrafts(matchId);
   const reveal = v.reveal || [];
   const winners = new Set(v.winners || []);
   const winnerNames = reveal.filter((r) => winners.has(r.seat)).map((r) => r.name || r.seat);
   const youWon = v.you && winners.has(v.you);
-  $("#finished-heading").textContent = youWon
+  finalHeading = youWon
     ? winners.size > 1 ? "You're a winner! 🏆" : "You win! 🏆"
     : winnerNames.length
       ? `${winnerNames.join(" & ")} ${winnerNames.length > 1 ? "win" : "wins"}! 🏆`
       : "Match over";
+  // While the cards turn, the heading keeps the suspense.
+  $("#finished-heading").textContent = turning ? SUSPENSE : finalHeading;
   $("#finished-note").textContent = v.endReason === "abandoned"
     ? "This match ended early."
     : "Here's who was who.";
 
+  const picks = votesFor(v);
   rebuild($("#reveal"), JSON.stringify([reveal, v.winners, v.you]), () => {
-    const sorted = [...reveal].sort((a, b) => (b.score || 0) - (a.score || 0) || (a.seat < b.seat ? -1 : 1));
+    // In seat order: an order by score would name the winner before the turn.
+    const sorted = [...reveal].sort((a, b) => (a.seat < b.seat ? -1 : 1));
     return sorted.map((r) => {
       const win = winners.has(r.seat);
+      const by = picks.get(r.seat) || [];
       return el("article", {
         class: `reveal-card ${r.human ? "is-human" : "is-robot"}${win ? " winner" : ""}${r.seat === v.you ? " mine" : ""}`,
         "data-testid": `reveal-${r.seat}`,
+        "data-seat": r.seat,
       },
+      el("div", { class: "reveal-back", "aria-hidden": "true" }, seatBadge(r.seat), el("span", { class: "reveal-q", text: "?" })),
       el("div", { class: "reveal-avatar", "aria-hidden": "true", text: r.human ? "🧑" : "🤖" }),
       el("div", { class: "reveal-main" },
         el("p", { class: "reveal-name" }, seatBadge(r.seat), " ", el("span", { text: r.name || (r.human ? "Human" : "Robot") }),
           r.seat === v.you ? el("span", { class: "tag tag-you", text: "you" }) : null,
           win ? el("span", { class: "tag tag-win", text: "🏆 winner" }) : null),
         el("p", { class: "reveal-identity" }, identityTag(r, { withName: false })),
-        el("p", { class: "reveal-accuracy", text: `Detective: ${r.correct || 0}/${r.votes || 0} correct` })),
+        el("p", { class: "reveal-accuracy", text: `Detective: ${r.correct || 0}/${r.votes || 0} correct` }),
+        el("p", { class: "reveal-votes", "data-testid": `votes-on-${r.seat}` }, by.length
+          ? [`Taken for human ${plural(by.length, "time")}: by `, ...by.flatMap((x, i) => [i ? " " : "", seatBadge(x, "seat-sm")])]
+          : "No one took them for human."),
+        audienceFor(v, r.seat)),
       el("div", { class: "reveal-score" }, el("span", { class: "score-num", text: String(r.score || 0) }), el("span", { class: "score-label", text: "points" })));
     });
   });
+
+  turnCards(v);
 
   const player = isPlayer();
   ui.playAgain.hidden = !player;
@@ -381,6 +582,144 @@ function renderFinished(v) {
   $("#history-link").href = `/history/${encodeURIComponent(v.matchId || matchId)}`;
 }
 
+/** "The audience thought C was human: 3 picks", or null. */
+function audienceFor(v, seat) {
+  const n = (v.audience || []).filter((x) => x.seat === seat).reduce((sum, x) => sum + x.votes, 0);
+  return n ? el("p", { class: "reveal-audience", "data-testid": `audience-on-${seat}`, text: `The audience thought ${seat} was human: ${plural(n, "pick")}` }) : null;
+}
+
+/** Seat -> the voters (one per vote, every round) who took it for human. */
+function votesFor(v) {
+  const m = new Map();
+  for (const x of v.votes || []) {
+    if (x.seat === "none") continue;
+    if (!m.has(x.seat)) m.set(x.seat, []);
+    m.get(x.seat).push(x.voter);
+  }
+  for (const list of m.values()) list.sort();
+  return m;
+}
+
+// ---- the reveal: cards turned one by one ------------------------------------
+// Face down first, then turned from the lowest score to the winner, each
+// with its votes and (if the player turned sound on) a chime for a human, a
+// blip for a robot. With prefers-reduced-motion, or on a second look at the
+// same match in this tab, every card is shown at once. "Show all" skips.
+
+const reducedMotion = () => matchMedia("(prefers-reduced-motion: reduce)").matches;
+const TURN_MS = 900;
+const SUSPENSE = "Who was human?";
+let turning = null; // the reveal being turned: {timer, cards}
+let finalHeading = "";
+
+function turnCards(v) {
+  const box = $("#reveal");
+  const score = new Map((v.reveal || []).map((r) => [r.seat, r.score || 0]));
+  // Lowest score first, the winner last; ties in seat order.
+  const cards = [...box.querySelectorAll(".reveal-card:not(.turned)")]
+    .sort((a, b) => score.get(a.dataset.seat) - score.get(b.dataset.seat) || (a.dataset.seat < b.dataset.seat ? -1 : 1));
+  if (!cards.length || turning) return;
+  const seenKey = `arena.revealed.${matchId}`;
+  let seen = false;
+  try {
+    seen = sessionStorage.getItem(seenKey) === "1";
+    sessionStorage.setItem(seenKey, "1");
+  } catch {
+    /* no storage: turn them */
+  }
+  const skip = $("#reveal-skip");
+  if (seen || reducedMotion()) {
+    cards.forEach((c) => c.classList.add("turned"));
+    box.dataset.turned = "all";
+    skip.hidden = true;
+    return;
+  }
+  box.dataset.turned = "turning";
+  skip.hidden = false;
+  turning = { cards, timer: 0 };
+  $("#finished-heading").textContent = SUSPENSE;
+  const next = () => {
+    const card = turning.cards.shift();
+    if (!card) {
+      turnedAll();
+      return;
+    }
+    card.classList.add("turned");
+    const human = card.classList.contains("is-human");
+    chime(human);
+    const name = card.querySelector(".reveal-name span:not(.seat)")?.textContent || "";
+    announce(`Seat ${card.dataset.seat}: ${name}, ${human ? "human" : "robot"}.`);
+    turning.timer = setTimeout(next, TURN_MS);
+  };
+  turning.timer = setTimeout(next, TURN_MS / 2);
+}
+
+function turnedAll() {
+  turning = null;
+  $("#reveal").dataset.turned = "all";
+  $("#reveal-skip").hidden = true;
+  $("#finished-heading").textContent = finalHeading;
+  announce(finalHeading);
+}
+
+$("#reveal-skip").addEventListener("click", () => {
+  if (!turning) return;
+  clearTimeout(turning.timer);
+  turning.cards.forEach((c) => c.classList.add("turned"));
+  turnedAll();
+  $("#finished-heading").focus({ preventScroll: true });
+});
+
+// Sound: off unless the player turns it on (remembered in this browser).
+const soundKey = "arena.sound";
+let soundOn = false;
+try {
+  soundOn = localStorage.getItem(soundKey) === "on";
+} catch {
+  /* off */
+}
+let audio = null;
+function showSound() {
+  const b = $("#sound-toggle");
+  b.setAttribute("aria-pressed", String(soundOn));
+  b.textContent = soundOn ? "🔊 Sound on" : "🔇 Sound off";
+}
+showSound();
+$("#sound-toggle").addEventListener("click", () => {
+  soundOn = !soundOn;
+  try {
+    localStorage.setItem(soundKey, soundOn ? "on" : "off");
+  } catch {
+    /* this page only */
+  }
+  showSound();
+  if (soundOn) chime(true); // a sample, and browsers let audio start on a click
+});
+
+/** A short tone: two rising notes for a human, one low blip for a robot. */
+function chime(human) {
+  if (!soundOn) return;
+  try {
+    audio = audio || new AudioContext();
+    const notes = human ? [660, 880] : [220];
+    notes.forEach((f, i) => {
+      const t = audio.currentTime + i * 0.12;
+      const osc = audio.createOscillator();
+      const gain = audio.createGain();
+      osc.type = human ? "sine" : "square";
+      osc.frequency.value = f;
+      gain.gain.setValueAtTime(0.0001, t);
+      gain.gain.exponentialRampToValueAtTime(human ? 0.2 : 0.08, t + 0.02);
+      gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.25);
+      osc.connect(gain).connect(audio.destination);
+      osc.start(t);
+      osc.stop(t + 0.3);
+    });
+  } catch {
+    /* no audio here: the cards still turn */
+  }
+}
+
 function renderEarlier(v) {
   const details = ui.sections.earlier;
   // While playing: the rounds before the current one. Once finished: all.
@@ -388,8 +727,13 @@ function renderEarlier(v) {
   const rounds = [...new Set((v.answers || []).map((a) => a.round))].filter((r) => r <= last).sort((a, b) => b - a);
   details.hidden = rounds.length === 0;
   const reveal = v.reveal ? new Map(v.reveal.map((r) => [r.seat, r])) : null;
-  rebuild($("#earlier-body"), JSON.stringify([rounds, v.answers, v.votes, v.reveal ? 1 : 0, v.you]), () =>
-    rounds.map((r) => roundBlock(v, r, { you: v.you, reveal, prompt: promptOf(v, r) })));
+  rebuild($("#earlier-body"), JSON.stringify([rounds, v.answers, v.votes, v.audience, v.reveal ? 1 : 0, v.you]), () =>
+    rounds.map((r) => {
+      const block = roundBlock(v, r, { you: v.you, reveal, prompt: promptOf(v, r) });
+      const line = audienceLine(v, r);
+      if (line) block.append(el("p", { class: "audience-line", "data-testid": `audience-round-${r}`, text: line }));
+      return block;
+    }));
 }
 
 /** A round's prompt: the view's current one, else what this tab saw, else the timeline. */
@@ -494,6 +838,7 @@ function onAck(id) {
   if (rec && rec.id === id) {
     rec.acked = true;
     saveMemo();
+    if (p.kind === "answer") saveDraft(matchId, p.round, ""); // it counts: the draft is done
   }
 }
 
@@ -545,6 +890,7 @@ ui.answer.addEventListener("keydown", (e) => {
 let lastTyping = 0;
 ui.answer.addEventListener("input", () => {
   updateCounter();
+  if (view && view.phase === "answering") saveDraft(matchId, view.round, ui.answer.value);
   const now = Date.now();
   if (view && view.phase === "answering" && ui.answer.value.trim() && now - lastTyping >= 2000 && connected) {
     lastTyping = now;
@@ -677,7 +1023,19 @@ function connect() {
     if (ws !== sock || fatal) return;
     ws = null;
     setConnected(false);
-    // Policy close (bad or unknown token, seat taken over): looping won't help.
+    // Policy close (bad or unknown token, kicked, left): looping won't help,
+    // and the token opens nothing here any more (a flood is the exception).
+    if (e.code === 1008 && !/too many/i.test(e.reason || "")) {
+      try {
+        localStorage.removeItem(`arena.token.${matchId}`);
+      } catch {
+        /* nothing stored then */
+      }
+      if (leaving) {
+        location.assign("/");
+        return;
+      }
+    }
     if (e.code === 1008 || (e.code >= 4400 && e.code < 4500)) {
       showFatal(e.reason || "The server refused this seat.");
       return;
@@ -698,18 +1056,41 @@ function connect() {
   });
 }
 
+// Reconnect backoff: 0.5s, 1s, 2s, 2s… while the page is visible, so a
+// player looking at the page is back within about 2 s of the server; a
+// hidden tab backs off to 10 s and reconnects at once when shown again.
+const visible = () => document.visibilityState !== "hidden";
+let reconnects = 0; // reconnects scheduled so far (for tests: data-reconnects)
+
 function scheduleReconnect() {
-  const delay = Math.min(10000, 1000 * 2 ** attempt); // 1s, 2s, 4s, 8s, 10s, 10s…
+  const delay = Math.min(visible() ? 2000 : 10000, 500 * 2 ** attempt);
   attempt++;
+  reconnects++;
+  document.body.dataset.reconnects = String(reconnects);
+  document.body.dataset.retryDelay = String(delay);
   const retry = el("button", { type: "button", class: "btn btn-small", text: "Retry now" });
   retry.addEventListener("click", () => {
     clearTimeout(retryTimer);
+    retryTimer = 0;
     hideBanner();
     connect();
   });
   showBanner([el("span", { class: "spinner", "aria-hidden": "true" }), el("span", { text: "Connection lost — reconnecting…" }), retry]);
-  retryTimer = setTimeout(connect, delay);
+  retryTimer = setTimeout(() => {
+    retryTimer = 0;
+    connect();
+  }, delay);
 }
+
+// Back to the page (or the network) while waiting to reconnect: try now.
+function reconnectNow() {
+  if (!me || fatal || ws || !retryTimer || !visible()) return;
+  clearTimeout(retryTimer);
+  retryTimer = 0;
+  connect();
+}
+document.addEventListener("visibilitychange", reconnectNow);
+window.addEventListener("online", reconnectNow);
 
 // Spectators poll the public view: no socket, no token.
 async function poll() {

@@ -43,8 +43,6 @@ func (a *audienceLimits) allow(addr netip.Prefix, now time.Time) bool {
 	return b.allow(now)
 }
 
-var audience audienceLimits
-
 // POST /api/matches/{id}/audience {"round","seat","spectator"}: spectator
 // is the browser's own random id (8..64 characters); the log gets an id
 // derived from it and the match, never the id itself.
@@ -65,7 +63,7 @@ func (g *Gateway) handleAudience(w http.ResponseWriter, r *http.Request) (aerr *
 	if e == nil {
 		return errNoMatch
 	}
-	if !audience.allow(g.limits.clientAddr(r), time.Now()) {
+	if !g.audience.allow(g.limits.clientAddr(r), time.Now()) {
 		return tooMany(w, 3*time.Second, codeRateLimited, "You're picking too fast. Slow down a little.")
 	}
 	matchID := e.match.State.MatchID

@@ -79,6 +79,7 @@ type Gateway struct {
 	bootFolded atomic.Int64              // match-events records folded before ready
 	failing    atomic.Pointer[error]     // why the fold has stopped (Ready), nil while it works
 	waiting    verdicts                  // player actions produced and waiting for the fold's verdict
+	audience   audienceLimits            // spectators' picks per client address
 	fetched    finishedCache
 
 	sessMu   sync.Mutex

@@ -70,10 +70,9 @@ func (m *Materializer) Name() string { return "materializer" }
 
 func (m *Materializer) Start(context.Context) error {
 	// Checkpoints are JSON that every reader fetches at start: compressed,
-	// a start moves a fraction of the bytes through the broker. Snappy, as
-	// lz4's encoders kept about 12 MB of tables in the heap. Other producers
-	// stay uncompressed for latency.
-	p, err := m.clients.New("materializer-producer", kgo.ProducerBatchCompression(kgo.SnappyCompression()))
+	// a start moves a fraction of the bytes through the broker. Other
+	// producers stay uncompressed for latency.
+	p, err := m.clients.New("materializer-producer", kgo.ProducerBatchCompression(kgo.Lz4Compression()))
 	if err != nil {
 		return err
 	}

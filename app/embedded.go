@@ -8,76 +8,17 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/kafka"
 )
 
-// The embedded broker keeps its data in DATA_DIR/kafka. kfake itself does
-// not guard that directory, and two brokers writing it would corrupt it, so
-// every process that runs the embedded broker first takes DATA_DIR/kafka.lock
-// (flock, released by the kernel when the process exits).
-
-// lockFileName is the lock beside the broker's data directory.
-const lockFileName = "kafka.lock"
-
-// errDataDirInUse is returned when another process holds the data directory.
-var errDataDirInUse = errors.New("data directory in use")
-
-// dataDirLock is a held lock on a data directory.
-type dataDirLock struct{ f *os.File }
-
-// lockDataDir locks dataDir for this process's embedded broker. When another
-// process holds it, the error wraps errDataDirInUse and names that
-// process's pid.
-func lockDataDir(dataDir string) (*dataDirLock, error) {
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
-	}
-	path := filepath.Join(dataDir, lockFileName)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("data_dir: %w", err)
-	}
-	ok, err := tryLock(f)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("data_dir: lock %s: %w", path, err)
-	}
-	if !ok {
-		b, _ := os.ReadFile(path)
-		f.Close()
-		holder := "another process"
-		if pid := strings.TrimSpace(string(b)); pid != "" {
-			holder = "process " + pid
-		}
-		return nil, fmt.Errorf("data_dir %s: %w by %s (another arena serve --all or arena broker)", dataDir, errDataDirInUse, holder)
-	}
-	// Say who holds it, for the error message of the next one who tries.
-	_ = f.Truncate(0)
-	_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
-	return &dataDirLock{f}, nil
-}
-
-// release drops the lock. The file stays; it is only ever locked, not read
-// for the lock's state.
-func (l *dataDirLock) release() {
-	if l == nil || l.f == nil {
-		return
-	}
-	_ = l.f.Truncate(0)
-	_ = l.f.Close()
-	l.f = nil
-}
-
 // embeddedBroker is the embedded broker together with the lock on its data.
 type embeddedBroker struct {
 	*kafka.Broker
 	dataDir string
-	lock    *dataDirLock
+	lock    *kafka.DataDirLock
 }
 
 func newEmbeddedBroker(cfg config.Config, addr string, logger *slog.Logger) (*embeddedBroker, error) {
@@ -95,12 +36,12 @@ func newEmbeddedBroker(cfg config.Config, addr string, logger *slog.Logger) (*em
 
 // Start locks the data directory, then listens.
 func (e *embeddedBroker) Start() error {
-	lock, err := lockDataDir(e.dataDir)
+	lock, err := kafka.LockDataDir(e.dataDir)
 	if err != nil {
 		return fmt.Errorf("embedded broker: %w", err)
 	}
 	if err := e.Broker.Start(); err != nil {
-		lock.release()
+		lock.Release()
 		return err
 	}
 	e.lock = lock
@@ -110,7 +51,7 @@ func (e *embeddedBroker) Start() error {
 // Close writes the broker's state to disk, then unlocks the data directory.
 func (e *embeddedBroker) Close() {
 	e.Broker.Close()
-	e.lock.release()
+	e.lock.Release()
 	e.lock = nil
 }
 
@@ -151,7 +92,7 @@ func openLog(ctx context.Context, cfg config.Config, logger *slog.Logger, mustEx
 			return nil, nil, err
 		}
 		return c, b.Close, nil
-	case errors.Is(err, errDataDirInUse):
+	case errors.Is(err, kafka.ErrDataDirInUse):
 		addr := cfg.Kafka.EmbeddedAddr
 		d := net.Dialer{Timeout: 2 * time.Second}
 		conn, derr := d.DialContext(ctx, "tcp", addr)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/arena-hq/arena/internal/arenatest"
+	"github.com/arena-hq/arena/modules/kafka"
 )
 
 // testVersion is stamped into the test binary, as make build stamps the
@@ -210,11 +211,11 @@ func TestServeFailsAndNamesModuleWhenHTTPAddrTaken(t *testing.T) {
 	}
 	// The broker, started before the server, was stopped again: its data
 	// dir lock is free for the next process.
-	lock, err := lockDataDir(dataDir)
+	lock, err := kafka.LockDataDir(dataDir)
 	if err != nil {
 		t.Fatalf("data dir still locked after a failed start: %v", err)
 	}
-	lock.release()
+	lock.Release()
 }
 
 func TestServeRoleAgainstSeparateBroker(t *testing.T) {

@@ -126,11 +126,11 @@ func newBrokerCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			lock, err := lockDataDir(cfg.DataDir)
+			lock, err := kafka.LockDataDir(cfg.DataDir)
 			if err != nil {
 				return err
 			}
-			defer lock.release()
+			defer lock.Release()
 			rep, err := kafka.CheckSegments(brokerDataDir(cfg.DataDir))
 			if err != nil {
 				return err
@@ -168,11 +168,11 @@ func newBrokerRepairCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			lock, err := lockDataDir(cfg.DataDir)
+			lock, err := kafka.LockDataDir(cfg.DataDir)
 			if err != nil {
 				return err
 			}
-			defer lock.release()
+			defer lock.Release()
 			cuts, err := kafka.RepairSegments(brokerDataDir(cfg.DataDir))
 			cutEvents := false
 			for _, c := range cuts {

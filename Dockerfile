@@ -26,9 +26,12 @@ ENV ARENA_DATA_DIR=/data
 # Every role listens on all interfaces inside the container; serve and
 # healthcheck both read it, so -e ARENA_HTTP_ADDR=... moves both.
 ENV ARENA_HTTP_ADDR=0.0.0.0:8080
+# /metrics on its own port, for Prometheus: never publish it where players
+# reach (its counters would tell them which seats are robots).
+ENV ARENA_HTTP_ADMIN_ADDR=0.0.0.0:9090
 WORKDIR /etc/arena
 USER nonroot:nonroot
-EXPOSE 8080
+EXPOSE 8080 9090
 # Liveness of whichever role runs, on http.addr (0.0.0.0 is dialled as 127.0.0.1).
 # Readiness (--ready) is for load balancers and orchestrators, not for restarts.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \

@@ -603,3 +603,6 @@ func (st *store) get(id string) *game.State {
 	})
 	return cp
 }
+
+// humans counts the seats of s taken by humans.
+func humans(s *game.State) int { return s.Humans() }

@@ -266,7 +266,7 @@ func (g *Gateway) rematch(ctx context.Context, old *entry, me game.Seat, token s
 		humanCount            int
 	)
 	old.read(func(s *game.State) {
-		oldID, humanCount, mode = s.MatchID, humans(s), s.Settings.Mode
+		oldID, humanCount, mode = s.MatchID, s.Humans(), s.Settings.Mode
 		if s.Rematch != nil {
 			existing = s.Rematch.MatchID
 		}

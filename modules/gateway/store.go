@@ -170,7 +170,7 @@ func (st *store) openQuick(now time.Time) []string {
 	var out []open
 	for _, e := range es {
 		e.read(func(s *game.State) {
-			if s.Phase != events.PhaseLobby || humans(s) >= s.Settings.Humans || len(s.Seats) >= s.Settings.Seats {
+			if s.Phase != events.PhaseLobby || s.Humans() >= s.Settings.Humans || len(s.Seats) >= s.Settings.Seats {
 				return
 			}
 			if !s.Deadline.IsZero() && !now.Before(s.Deadline) {
@@ -241,15 +241,4 @@ func (e *entry) watchers() []*session {
 		out = append(out, ss)
 	}
 	return out
-}
-
-// humans counts the seats of s taken by humans.
-func humans(s *game.State) int {
-	n := 0
-	for _, seat := range s.Seats {
-		if seat.Human {
-			n++
-		}
-	}
-	return n
 }

@@ -35,16 +35,33 @@ func Build(dir, ldflags string) (string, error) {
 	return bin, nil
 }
 
-// FreeAddr returns a loopback address whose port was free a moment ago.
+// FreeAddr returns a loopback address whose port was free a moment ago,
+// and never one it returned before in this process: the kernel may hand a
+// just-closed port out again, and a test that asked for an HTTP and a
+// broker address once got the same port for both.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		handedMu.Lock()
+		seen := handed[addr]
+		handed[addr] = true
+		handedMu.Unlock()
+		if !seen {
+			return addr
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
+
+var (
+	handedMu sync.Mutex
+	handed   = map[string]bool{}
+)
 
 // Env is the test's environment without ARENA_*, OPENAI_* or a user config
 // directory (so a developer's shell cannot change what a test sees), plus

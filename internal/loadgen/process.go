@@ -35,13 +35,29 @@ type child struct {
 }
 
 func freeAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
+	for {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", err
+		}
+		addr := ln.Addr().String()
+		ln.Close()
+		// The kernel may hand a just-closed port out again: never return
+		// one twice, or the server and its broker would share it.
+		handedMu.Lock()
+		seen := handed[addr]
+		handed[addr] = true
+		handedMu.Unlock()
+		if !seen {
+			return addr, nil
+		}
 	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
 }
+
+var (
+	handedMu sync.Mutex
+	handed   = map[string]bool{}
+)
 
 // hermeticEnv is the environment without ARENA_* and OPENAI_* variables, so
 // the bench config alone decides (and no model API is ever called).

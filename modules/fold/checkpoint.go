@@ -224,8 +224,8 @@ func Watermarks(ctx context.Context, c *kafka.Clients, ps []int32) (map[int32]in
 	return from, nil
 }
 
-// endOffsets lists the end offset of every partition of topic.
-func endOffsets(ctx context.Context, c *kafka.Clients, topic string) (map[int32]int64, error) {
+// EndOffsets lists the end offset of every partition of topic.
+func EndOffsets(ctx context.Context, c *kafka.Clients, topic string) (map[int32]int64, error) {
 	cl, err := c.NewUnmetered("end-offsets")
 	if err != nil {
 		return nil, err
@@ -290,7 +290,7 @@ func Bootstrap(ctx context.Context, c *kafka.Clients, ps []int32, keep func(Chec
 	// and a watermark past the end means the partition is folded afresh.
 	// The ends are read after the checkpoints, so that every checkpoint
 	// written before them lies below them.
-	ends, err := endOffsets(ctx, c, c.Topics.MatchEvents)
+	ends, err := EndOffsets(ctx, c, c.Topics.MatchEvents)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/modules/events"
@@ -36,7 +35,7 @@ func (g *Gateway) bootstrap(ctx context.Context) error {
 		all[i] = int32(i)
 	}
 	// Checkpoints published from here on are followed for their locations.
-	stateEnds, err := g.endOffsets(ctx, g.clients.Topics.MatchState)
+	stateEnds, err := fold.EndOffsets(ctx, g.clients, g.clients.Topics.MatchState)
 	if err != nil {
 		return err
 	}
@@ -95,24 +94,6 @@ func (g *Gateway) bootstrap(ctx context.Context) error {
 	}
 	g.follower = f
 	return nil
-}
-
-func (g *Gateway) endOffsets(ctx context.Context, topic string) (map[int32]int64, error) {
-	cl, err := g.clients.NewUnmetered("gateway-offsets")
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
-	if err == nil {
-		err = ends.Error()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("end offsets of %s: %w", topic, err)
-	}
-	out := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) { out[o.Partition] = o.Offset })
-	return out, nil
 }
 
 func (g *Gateway) liveCount() int {

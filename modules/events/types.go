@@ -246,6 +246,10 @@ type AnswerSubmitted struct {
 	Round        int    `json:"round"`
 	Text         string `json:"text"`
 	ProcessingMs int64  `json:"processingMs,omitempty"`
+	// Model is the model that wrote a robot's answer, as the robot reported
+	// it (the bridge copies it from response.generated): the reveal names
+	// what really played, whatever the writer of match.created was told.
+	Model string `json:"model,omitempty"`
 }
 
 func (*AnswerSubmitted) EventType() string { return TypeAnswerSubmitted }

@@ -166,6 +166,9 @@ func submitAnswer(s *State, e events.Envelope, a *events.AnswerSubmitted) (move,
 			ProcessingMs: a.ProcessingMs,
 		})
 		r.Typing = slices.DeleteFunc(r.Typing, func(seat string) bool { return seat == a.Seat })
+		if seat := s.SeatOf(a.Seat); a.Model != "" && !seat.Human {
+			seat.Answered = a.Model
+		}
 		s.note(e, r.Number, a.Seat, text)
 		if len(r.Answers) == len(s.Seats) {
 			s.openVoting(e.Time)

@@ -43,11 +43,12 @@ type State struct {
 type Seat struct {
 	Letter    string    `json:"seat"`
 	Human     bool      `json:"human"`
-	Name      string    `json:"name"`                // display name, or the robot's personality name
-	PlayerID  string    `json:"playerId,omitempty"`  // humans
-	TokenHash string    `json:"tokenHash,omitempty"` // humans: hex SHA-256 of the token
-	RobotID   string    `json:"robotId,omitempty"`   // robots
-	Model     string    `json:"model,omitempty"`     // robots
+	Name      string    `json:"name"`                 // display name, or the robot's personality name
+	PlayerID  string    `json:"playerId,omitempty"`   // humans
+	TokenHash string    `json:"tokenHash,omitempty"`  // humans: hex SHA-256 of the token
+	RobotID   string    `json:"robotId,omitempty"`    // robots
+	Model     string    `json:"model,omitempty"`      // robots: the model to ask, drawn at creation
+	Answered  string    `json:"answeredBy,omitempty"` // robots: the model its last answer reports (often a dated name of Model)
 	JoinedAt  time.Time `json:"joinedAt"`
 }
 
@@ -111,6 +112,15 @@ func (s *State) SeatOf(letter string) *Seat {
 		}
 	}
 	return nil
+}
+
+// ModelShown is the model the reveal and the stats name for seat: what its
+// answers reported, else the one it was cast with.
+func (seat *Seat) ModelShown() string {
+	if seat.Answered != "" {
+		return seat.Answered
+	}
+	return seat.Model
 }
 
 // HumanByToken returns the human seat whose token hashes to tokenHash, or

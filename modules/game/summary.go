@@ -67,7 +67,7 @@ func Summarize(s *State) Summary {
 			sum.Humans++
 			continue
 		}
-		rs := RobotSummary{Personality: seat.RobotID, Name: seat.Name, Model: seat.Model}
+		rs := RobotSummary{Personality: seat.RobotID, Name: seat.Name, Model: seat.ModelShown()}
 		for _, r := range s.Rounds {
 			for _, vote := range r.Votes {
 				voter := s.SeatOf(vote.Voter)

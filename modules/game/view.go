@@ -226,7 +226,7 @@ func reveal(s *State, v *View) {
 			Human:       seat.Human,
 			Name:        seat.Name,
 			Personality: seat.RobotID,
-			Model:       seat.Model,
+			Model:       seat.ModelShown(),
 			Score:       s.Scores[letter],
 		}
 		for _, vote := range v.Votes {

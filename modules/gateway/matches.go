@@ -44,14 +44,12 @@ func (g *Gateway) newMatch(mode string, humans int, previous string, rt retry) (
 	return events.New(newMatchID(), events.SourceGateway, time.Now(), c)
 }
 
-// robotModel is the model a personality plays this match on, as shown in
-// the reveal, counted in the stats and sent to the robot with each command:
-// one of its A/B variants, drawn per match, or its model, or llm.model;
-// "scripted" when robots run the offline model.
+// robotModel is the model a personality is to play this match on, sent
+// to the robot with each command: one of its A/B variants, drawn per
+// match, or its model, or llm.model. The reveal names what the robot's
+// answers report (the offline model says "scripted"), so this gateway's
+// own LLM settings (its provider, its API key) do not decide it.
 func (g *Gateway) robotModel(p config.Personality) string {
-	if g.cfg.LLM.EffectiveProvider() == config.ProviderScripted {
-		return config.ProviderScripted
-	}
 	return config.PickModel(p, g.cfg.LLM.Model, nil)
 }
 

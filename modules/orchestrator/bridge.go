@@ -30,7 +30,7 @@ func (o *Orchestrator) bridgeHandle(_ context.Context, m kafka.Message) ([]kafka
 				&events.VoteCast{Voter: v.Seat, Seat: v.Vote, Round: v.Round})
 		} else {
 			fact, err = events.NewWithID(id, e.MatchID, events.SourceRobot, now,
-				&events.AnswerSubmitted{Seat: v.Seat, Round: v.Round, Text: v.Text, ProcessingMs: v.ProcessingMs})
+				&events.AnswerSubmitted{Seat: v.Seat, Round: v.Round, Text: v.Text, ProcessingMs: v.ProcessingMs, Model: v.Model})
 		}
 	case *events.ResponseFailed:
 		// Nothing to fold: the deadline gives the seat "(no answer)".

@@ -351,6 +351,13 @@ func TestMatchWithScriptedRobots(t *testing.T) {
 			t.Fatalf("round %d without answers", r.Number)
 		}
 	}
+	// match.created expected "test-model"; the offline model's replies
+	// say what played.
+	for _, seat := range st.Seats {
+		if !seat.Human && seat.ModelShown() != config.ProviderScripted {
+			t.Errorf("robot seat %s shows %q, want %q as its answers report", seat.Letter, seat.ModelShown(), config.ProviderScripted)
+		}
+	}
 	// The human always voted for a robot here, so never scored +100.
 	if got := st.Scores[seat]; got%50 != 0 || got > 5*3*50 {
 		t.Fatalf("human score %d is not a sum of blend-in awards", got)
@@ -427,7 +434,7 @@ func fakeOpenAI(t *testing.T) (*httptest.Server, *atomic.Int64) {
 			text = "Seat " + seats[:1]
 		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
-			"id": fmt.Sprintf("chatcmpl-%d", n), "object": "chat.completion", "created": time.Now().Unix(), "model": req.Model,
+			"id": fmt.Sprintf("chatcmpl-%d", n), "object": "chat.completion", "created": time.Now().Unix(), "model": req.Model + "-2024-07-18", // a dated snapshot, as OpenAI names it
 			"choices": []map[string]any{{"index": 0, "finish_reason": "stop",
 				"message": map[string]any{"role": "assistant", "content": text}}},
 			"usage": map[string]int{"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
@@ -483,6 +490,14 @@ func TestMatchWithOpenAICompatibleServer(t *testing.T) {
 			if v.Seat != first {
 				t.Fatalf("robot %s voted %s in round %d, the model said %s", v.Voter, v.Seat, r.Number, first)
 			}
+		}
+	}
+	// The reveal names the model the server said answered (the command
+	// asked for match.created's "test-model"), from the robots' replies.
+	for _, seat := range st.Seats {
+		if !seat.Human && (seat.ModelShown() != "test-model-2024-07-18" || seat.Model != "test-model") {
+			t.Errorf("robot seat %s shows %q and asks for %q, want the server's name test-model-2024-07-18 shown and test-model asked for",
+				seat.Letter, seat.ModelShown(), seat.Model)
 		}
 	}
 	// 3 robots x 3 rounds x (answer + vote), plus the retried 429s and 500s.

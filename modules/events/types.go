@@ -22,6 +22,7 @@ const (
 	TypePlayerKicked    = "player.kicked"
 	TypePlayerLeft      = "player.left"
 	TypeAudienceVote    = "audience.vote"
+	TypeWindowExtended  = "window.extended"
 
 	// robot-commands.
 	TypeRobotCommand = "robot.command"
@@ -78,6 +79,7 @@ var registry = map[string]func() Payload{
 	TypePlayerKicked:      func() Payload { return new(PlayerKicked) },
 	TypePlayerLeft:        func() Payload { return new(PlayerLeft) },
 	TypeAudienceVote:      func() Payload { return new(AudienceVote) },
+	TypeWindowExtended:    func() Payload { return new(WindowExtended) },
 	TypeRobotCommand:      func() Payload { return new(RobotCommand) },
 	TypeRobotTyping:       func() Payload { return new(RobotTyping) },
 	TypeResponseGenerated: func() Payload { return new(ResponseGenerated) },
@@ -304,6 +306,37 @@ func (d *DeadlineReached) Validate() error {
 	}
 	if d.Round < 0 {
 		return fieldErr("round", "must be >= 0")
+	}
+	return nil
+}
+
+// WindowExtended moves the deadline of Phase in Round on by ByMs: the
+// orchestrator found the window had run while the clock was down (a server
+// restart, a crash), and gives back the time the log was silent, at most one
+// whole window. A fact, so a replay gives the same deadlines; its id derives
+// from the match, the window and the extension so far, so two orchestrators
+// that see the same gap write one fact. Written by the orchestrator.
+type WindowExtended struct {
+	Phase string `json:"phase"`
+	Round int    `json:"round"`
+	ByMs  int64  `json:"byMs"`
+}
+
+// MaxExtensionMs bounds one extension: a day, far beyond any window.
+const MaxExtensionMs = 24 * 60 * 60 * 1000
+
+func (*WindowExtended) EventType() string { return TypeWindowExtended }
+func (w *WindowExtended) Validate() error {
+	switch w.Phase {
+	case PhaseAnswering, PhaseVoting, PhaseResults:
+	default:
+		return fieldErr("phase", "must be answering, voting or results")
+	}
+	switch {
+	case w.Round < 1:
+		return fieldErr("round", "must be >= 1")
+	case w.ByMs < 1 || w.ByMs > MaxExtensionMs:
+		return fieldErr("byMs", "must be within 1..86400000")
 	}
 	return nil
 }

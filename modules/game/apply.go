@@ -63,6 +63,7 @@ func Apply(s *State, e events.Envelope) error {
 		return nil
 	}
 	m(s)
+	s.UpdatedAt = e.Time
 	// An audience vote changes nothing a player sees until the round's
 	// voting is over, so it is no new version: players' sockets skip the
 	// unchanged view, and an audience of hundreds costs them nothing.
@@ -167,6 +168,8 @@ func rules(s *State, e events.Envelope) (move, *Rejection) {
 		return leaveLobby(s, e, p)
 	case *events.AudienceVote:
 		return audienceVote(s, p)
+	case *events.WindowExtended:
+		return extendWindow(s, e, p)
 	}
 	// A type in the events registry that the game does not know yet: skip
 	// it like an unknown one rather than refuse what a newer writer added.

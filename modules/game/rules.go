@@ -213,6 +213,29 @@ func NoOneAllowed(s *State) bool {
 	return s.Settings.Mode == events.ModeQuick || s.humans() == 1
 }
 
+// extendWindow gives the current window back the time the clock was down
+// (see events.WindowExtended). The rules take any positive extension of the
+// window the match is in; how much is the orchestrator's call.
+func extendWindow(s *State, e events.Envelope, w *events.WindowExtended) (move, *Rejection) {
+	if w.Phase != s.Phase || w.Round != s.Round {
+		return nil, reject(CodeStaleDeadline, "extension of %s in round %d, but the match is in %s of round %d",
+			w.Phase, w.Round, s.Phase, s.Round)
+	}
+	return func(s *State) {
+		by := ms(w.ByMs)
+		s.Deadline = s.Deadline.Add(by)
+		s.ExtendedMs += w.ByMs
+		s.note(e, s.Round, "", fmt.Sprintf("%s window extended by %s: the clock was down", w.Phase, by.Round(time.Second)))
+	}, nil
+}
+
+// window opens a new timed window ending at deadline (zero: none), with no
+// extension yet.
+func (s *State) window(deadline time.Time) {
+	s.Deadline = deadline
+	s.ExtendedMs = 0
+}
+
 // reachDeadline moves the match on when a phase's timer runs out, so a
 // player who leaves or idles never stalls it.
 func reachDeadline(s *State, e events.Envelope, d *events.DeadlineReached) (move, *Rejection) {
@@ -337,7 +360,7 @@ func (s *State) beginRound(n int, at time.Time) {
 	s.Phase = events.PhaseAnswering
 	s.Round = n
 	s.Rounds = append(s.Rounds, Round{Number: n, Prompt: prompt, StartedAt: at})
-	s.Deadline = at.Add(ms(s.Settings.AnswerWindowMs))
+	s.window(at.Add(ms(s.Settings.AnswerWindowMs)))
 }
 
 // fillMissingAnswers gives every seat that let the window close the
@@ -365,7 +388,7 @@ func (s *State) openVoting(at time.Time) {
 	r.Typing = nil
 	r.VotingAt = at
 	s.Phase = events.PhaseVoting
-	s.Deadline = at.Add(ms(s.Settings.VoteWindowMs))
+	s.window(at.Add(ms(s.Settings.VoteWindowMs)))
 }
 
 // closeVoting scores the current round and shows its results.
@@ -377,14 +400,14 @@ func (s *State) closeVoting(at time.Time) {
 		s.Scores[seat] += points
 	}
 	s.Phase = events.PhaseResults
-	s.Deadline = at.Add(ms(s.Settings.ResultsPauseMs))
+	s.window(at.Add(ms(s.Settings.ResultsPauseMs)))
 }
 
 func (s *State) finish(reason string, at time.Time) {
 	s.Phase = events.PhaseFinished
 	s.EndReason = reason
 	s.EndedAt = at
-	s.Deadline = time.Time{}
+	s.window(time.Time{})
 }
 
 // note appends e to the timeline. Entries may hold names and answers: the

@@ -16,20 +16,24 @@ import (
 // match-state topic, so it holds secrets (token hashes, who is human) and
 // must never be sent to a client: use ViewFor.
 type State struct {
-	MatchID   string                 `json:"matchId"`
-	Settings  events.MatchCreated    `json:"settings"`
-	CreatedAt time.Time              `json:"createdAt"`
-	Phase     string                 `json:"phase"` // "" until match.created
-	Round     int                    `json:"round"` // current round, 0 in the lobby
-	Deadline  time.Time              `json:"deadline,omitzero"`
-	Seats     []Seat                 `json:"seats"`  // in join order: humans first, then robots
-	Rounds    []Round                `json:"rounds"` // one per round begun
-	Scores    map[string]int         `json:"scores"`
-	Host      string                 `json:"host,omitempty"` // first human's seat
-	EndReason string                 `json:"endReason,omitempty"`
-	EndedAt   time.Time              `json:"endedAt,omitzero"`
-	Rematch   *events.RematchCreated `json:"rematch,omitempty"`
-	Kicked    []string               `json:"kicked,omitempty"` // player ids the host removed: those ids may not join again
+	MatchID   string              `json:"matchId"`
+	Settings  events.MatchCreated `json:"settings"`
+	CreatedAt time.Time           `json:"createdAt"`
+	Phase     string              `json:"phase"` // "" until match.created
+	Round     int                 `json:"round"` // current round, 0 in the lobby
+	Deadline  time.Time           `json:"deadline,omitzero"`
+	// ExtendedMs is how much the current window was extended for the
+	// clock's downtime (window.extended); 0 when a new window opens.
+	ExtendedMs int64                  `json:"extendedMs,omitempty"`
+	UpdatedAt  time.Time              `json:"updatedAt,omitzero"` // time of the last fact applied
+	Seats      []Seat                 `json:"seats"`              // in join order: humans first, then robots
+	Rounds     []Round                `json:"rounds"`             // one per round begun
+	Scores     map[string]int         `json:"scores"`
+	Host       string                 `json:"host,omitempty"` // first human's seat
+	EndReason  string                 `json:"endReason,omitempty"`
+	EndedAt    time.Time              `json:"endedAt,omitzero"`
+	Rematch    *events.RematchCreated `json:"rematch,omitempty"`
+	Kicked     []string               `json:"kicked,omitempty"` // player ids the host removed: those ids may not join again
 
 	// Seen holds every applied or rejected event id, so a redelivered
 	// record changes nothing.

@@ -5,9 +5,10 @@ import (
 )
 
 type metrics struct {
-	deadlines *prometheus.CounterVec // by phase
-	commands  *prometheus.CounterVec // by kind
-	replies   *prometheus.CounterVec // robot-events folded back, by type
+	deadlines  *prometheus.CounterVec // by phase
+	commands   *prometheus.CounterVec // by kind
+	replies    *prometheus.CounterVec // robot-events folded back, by type
+	extensions prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -21,11 +22,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		replies: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "arena_orchestrator_robot_replies_total", Help: "Robot events folded back into match-events, by type.",
 		}, []string{"type"}),
+		extensions: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "arena_orchestrator_window_extensions_total", Help: "Windows extended for the time the clock was down (window.extended published).",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.deadlines, m.commands, m.replies} {
+	for _, c := range []prometheus.Collector{m.deadlines, m.commands, m.replies, m.extensions} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/fold"
+	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/kafka"
 )
 
@@ -43,12 +44,14 @@ type Orchestrator struct {
 	matches map[string]*match         // live matches only: a finished one is dropped
 }
 
-// match is one live match of an assigned partition: its fold, and what the
-// clock sent for it.
+// match is one live match of an assigned partition: its fold, what the
+// clock sent for it, and the extension its window is owed for the clock's
+// downtime (nil: none), held until the log has it.
 type match struct {
 	*fold.Match
-	sent  sent
-	timer *time.Timer
+	sent   sent
+	timer  *time.Timer
+	extend *events.Envelope
 }
 
 // New builds the module; it starts nothing. reg may be nil.
@@ -119,7 +122,14 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 	if err != nil {
 		return err
 	}
+	var lastMu sync.Mutex
+	var lastSeen time.Time // the last record anyone wrote to these partitions
 	tail, _, err := fold.Tail(ctx, o.clients, parts, from, func(part *fold.Partition, r *kgo.Record, out fold.Outcome, err error) {
+		lastMu.Lock()
+		if r.Timestamp.After(lastSeen) {
+			lastSeen = r.Timestamp
+		}
+		lastMu.Unlock()
 		if err != nil {
 			return
 		}
@@ -135,9 +145,17 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 	if err != nil {
 		return fmt.Errorf("read match-events tail: %w", err)
 	}
+	for _, part := range parts {
+		for _, m := range part.Matches {
+			if m.State.UpdatedAt.After(lastSeen) {
+				lastSeen = m.State.UpdatedAt
+			}
+		}
+	}
+	now := o.now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	live := 0
+	live, extended := 0, 0
 	for p, part := range parts {
 		o.parts[p] = part
 		for id, m := range part.Matches {
@@ -145,12 +163,20 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 				old.timer.Stop()
 			}
 			lm := &match{Match: m, sent: sent{}}
+			if x := extensionFor(m.State, lastSeen, now); x != nil {
+				e, err := events.NewWithID(extensionID(m.State), id, events.SourceOrchestrator, now, x)
+				if err == nil {
+					lm.extend = &e
+					extended++
+				}
+			}
 			o.matches[id] = lm
 			o.arm(id, lm, 0)
 			live++
 		}
 	}
-	o.logger.Info("partitions assigned", "partitions", ps, "live_matches", live, "tail_records", tail, "took", time.Since(start))
+	o.logger.Info("partitions assigned", "partitions", ps, "live_matches", live, "tail_records", tail,
+		"log_silent_for", now.Sub(lastSeen).Round(time.Millisecond), "windows_extended", extended, "took", time.Since(start))
 	return nil
 }
 
@@ -246,6 +272,33 @@ func (o *Orchestrator) tick(id string) {
 		o.mu.Unlock()
 		return
 	}
+	if m.extend != nil && extensionDone(m.State, *m.extend) {
+		m.extend = nil
+	}
+	if m.extend != nil {
+		// The window is owed time: no deadline and no command until the
+		// extension is in the log and folded (handle re-arms the timer).
+		e := *m.extend
+		at, ok := m.sent[e.ID]
+		if ok && now.Sub(at) < resendAfter {
+			m.timer.Reset(at.Add(resendAfter).Sub(now))
+			o.mu.Unlock()
+			return
+		}
+		m.sent[e.ID] = now
+		m.timer.Reset(resendAfter)
+		o.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
+		defer cancel()
+		if err := kafka.Publish(ctx, o.producer, o.clients.Topics.MatchEvents, "", e); err != nil {
+			o.logger.Warn("publish failed; retrying", "match_id", id, "err", err)
+			o.retry(id, []events.Envelope{e})
+			return
+		}
+		o.metrics.extensions.Inc()
+		o.logger.Info("window extended for the clock's downtime", "match_id", id, "event_id", e.ID)
+		return
+	}
 	p := planWith(m.State, now, m.sent, o.humans)
 	var evs []events.Envelope
 	var cmds []events.Envelope
@@ -271,7 +324,7 @@ func (o *Orchestrator) tick(id string) {
 	if len(evs)+len(cmds) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
 	err := kafka.Publish(ctx, o.producer, o.clients.Topics.RobotCommands, "", cmds...)
 	if err == nil {
@@ -288,6 +341,20 @@ func (o *Orchestrator) tick(id string) {
 	for _, c := range p.commands {
 		o.metrics.commands.WithLabelValues(c.Kind).Inc()
 	}
+}
+
+// publishTimeout bounds one publish of the clock; a failed one is retried.
+const publishTimeout = 10 * time.Second
+
+// extensionDone reports whether the extension e is in s, or no longer
+// applies (the window it was for has closed).
+func extensionDone(s *game.State, e events.Envelope) bool {
+	if _, ok := s.Seen[e.ID]; ok {
+		return true
+	}
+	p, err := e.Payload()
+	x, ok := p.(*events.WindowExtended)
+	return err != nil || !ok || x.Phase != s.Phase || x.Round != s.Round
 }
 
 // retry forgets that the given facts were sent and ticks again soon.

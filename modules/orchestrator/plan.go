@@ -100,7 +100,7 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 			avoid = humans.RobotSaid(r.Prompt, s.MatchID, maxAvoid)
 		})
 		for slot, seat := range robots {
-			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindAnswer)
+			id := commandID(s, seat.Letter, events.KindAnswer)
 			if hasAnswer(r, seat.Letter) || sent(id) {
 				continue
 			}
@@ -110,7 +110,7 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 				CommandID: id, Kind: events.KindAnswer, RobotID: seat.RobotID, Model: seat.Model, Seat: seat.Letter, Round: r.Number,
 				Prompt: r.Prompt, Answers: answersExcept(r, seat.Letter), DeadlineMs: s.Deadline.UnixMilli(),
 				MaxChars:  s.Settings.MaxAnswerChars,
-				StartedMs: r.StartedAt.UnixMilli(), TypingAfterMs: max(t.TypingMs, 0), ReplyAfterMs: t.AnswerMs,
+				StartedMs: windowStart(r.StartedAt, s), TypingAfterMs: max(t.TypingMs, 0), ReplyAfterMs: t.AnswerMs,
 				Silent: t.AnswerMs < 0,
 				Slot:   slot, Slots: len(robots), Earlier: earlier, Style: style, Learned: learned, Avoid: avoid,
 			}
@@ -121,7 +121,7 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 		}
 	case events.PhaseVoting:
 		for _, seat := range robots {
-			id := commandID(s.MatchID, r.Number, seat.Letter, events.KindVote)
+			id := commandID(s, seat.Letter, events.KindVote)
 			if hasVote(r, seat.Letter) || sent(id) {
 				continue
 			}
@@ -129,7 +129,7 @@ func robotCommands(s *game.State, humans *HumanPlay, sent func(id string) bool) 
 				CommandID: id, Kind: events.KindVote, RobotID: seat.RobotID, Model: seat.Model, Seat: seat.Letter, Round: r.Number,
 				Prompt: r.Prompt, Answers: answersExcept(r, ""), Candidates: candidates(s, seat.Letter),
 				DeadlineMs: s.Deadline.UnixMilli(), MaxChars: s.Settings.MaxAnswerChars,
-				StartedMs: r.VotingAt.UnixMilli(), ReplyAfterMs: humans.DrawVote(s.Settings.VoteWindowMs, rngFor(id)),
+				StartedMs: windowStart(r.VotingAt, s), ReplyAfterMs: humans.DrawVote(s.Settings.VoteWindowMs, rngFor(id)),
 			})
 		}
 	}
@@ -196,8 +196,62 @@ func deadlineID(s *game.State) string {
 	return events.DerivedID(s.MatchID, "deadline", s.Phase, strconv.Itoa(s.Round))
 }
 
-func commandID(matchID string, round int, seat, kind string) string {
-	return events.DerivedID(matchID, "command", strconv.Itoa(round), seat, kind)
+// commandID derives a command's id from the match, round, seat and kind,
+// and the window's extension: a window extended for the clock's downtime
+// asks its robots again (the commands of before may have expired with the
+// old deadline), and a re-sent command is still the same command.
+func commandID(s *game.State, seat, kind string) string {
+	if s.ExtendedMs > 0 {
+		return events.DerivedID(s.MatchID, "command", strconv.Itoa(s.Round), seat, kind, strconv.FormatInt(s.ExtendedMs, 10))
+	}
+	return events.DerivedID(s.MatchID, "command", strconv.Itoa(s.Round), seat, kind)
+}
+
+// windowStart is when the current window began, in unix ms, moved on by its
+// extension: a robot's schedule resumes where the downtime stopped it.
+func windowStart(opened time.Time, s *game.State) int64 {
+	return opened.UnixMilli() + s.ExtendedMs
+}
+
+// downtimeMin is the silence of the log, when partitions are assigned,
+// that counts as the clock having been down. A shorter gap is a rebalance
+// or a quiet moment: the windows keep their deadlines.
+const downtimeMin = 3 * time.Second
+
+// extensionFor is the window.extended that gives the current window of s
+// back the time the log was silent, from lastSeen (the last record anyone
+// wrote to the orchestrator's partitions, or fact of the match) to now.
+// Nil when the gap is short, when the window had run out before the
+// silence began, or for the lobby (its timers wait for people, not on
+// them). At most one whole window: a log that was merely quiet before the
+// restart cannot buy more. It is pure.
+func extensionFor(s *game.State, lastSeen, now time.Time) *events.WindowExtended {
+	var window int64
+	switch s.Phase {
+	case events.PhaseAnswering:
+		window = s.Settings.AnswerWindowMs
+	case events.PhaseVoting:
+		window = s.Settings.VoteWindowMs
+	case events.PhaseResults:
+		window = s.Settings.ResultsPauseMs
+	default:
+		return nil
+	}
+	gap := now.Sub(lastSeen)
+	if lastSeen.IsZero() || gap < downtimeMin || !s.Deadline.After(lastSeen) {
+		return nil
+	}
+	by := min(gap.Milliseconds(), window, events.MaxExtensionMs)
+	if by < 1 {
+		return nil
+	}
+	return &events.WindowExtended{Phase: s.Phase, Round: s.Round, ByMs: by}
+}
+
+// extensionID derives an extension's id from the window and what it was
+// extended by so far: two orchestrators that see one gap write one fact.
+func extensionID(s *game.State) string {
+	return events.DerivedID(s.MatchID, "extend", s.Phase, strconv.Itoa(s.Round), strconv.FormatInt(s.ExtendedMs, 10))
 }
 
 func robotSeats(s *game.State) []game.Seat {

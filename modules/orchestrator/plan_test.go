@@ -141,7 +141,7 @@ func TestPlanVotesExcludeOwnSeat(t *testing.T) {
 			c.ReplyAfterMs <= 0 || c.ReplyAfterMs >= 20_000 {
 			t.Fatalf("vote command %+v", c)
 		}
-		if c.CommandID != commandID("m1", 1, c.Seat, events.KindVote) {
+		if c.CommandID != events.DerivedID("m1", "command", "1", c.Seat, events.KindVote) {
 			t.Fatal("command id is not derived from match, round, seat and kind")
 		}
 	}
@@ -187,5 +187,87 @@ func TestPlanFullQuickLobbyStartsAtOnce(t *testing.T) {
 	e := events.MustNew("q1", events.SourceOrchestrator, t0.Add(2*time.Second), p.deadline)
 	if err := game.Apply(s, e); err != nil || s.Phase != events.PhaseAnswering || len(s.Seats) != 3 {
 		t.Fatalf("lobby close did not start the match: %v, phase %s, %d seats", err, s.Phase, len(s.Seats))
+	}
+}
+
+// A window that was running when the log fell silent gets the silence back,
+// at most one whole window; a short gap (a rebalance), a window that had run
+// out before the silence, and the lobby get nothing.
+func TestExtensionForTheClocksDowntime(t *testing.T) {
+	s := started(t) // answering, 40 s window from t0
+	for _, c := range []struct {
+		name          string
+		lastSeen, now time.Duration // after t0
+		want          int64         // ms; 0: no extension
+	}{
+		{"down 30 s mid-window", 10 * time.Second, 40 * time.Second, 30_000},
+		{"down past the deadline", 35 * time.Second, 95 * time.Second, 60_000 - 20_000}, // capped at the 40 s window
+		{"a rebalance", 10 * time.Second, 12 * time.Second, 0},
+		{"the window had run out before the silence", 41 * time.Second, 90 * time.Second, 0},
+	} {
+		x := extensionFor(s, t0.Add(c.lastSeen), t0.Add(c.now))
+		switch {
+		case c.want == 0 && x != nil:
+			t.Errorf("%s: extension %+v, want none", c.name, x)
+		case c.want != 0 && (x == nil || x.ByMs != c.want || x.Phase != events.PhaseAnswering || x.Round != 1):
+			t.Errorf("%s: extension %+v, want %d ms of answering round 1", c.name, x, c.want)
+		}
+	}
+	lobby := game.New("m2")
+	_ = game.Apply(lobby, events.MustNew("m2", events.SourceGateway, t0, &events.MatchCreated{
+		Mode: events.ModeQuick, Seats: 4, Humans: 2, Rounds: 1, Prompts: []string{"p"}, SeatOrder: []string{"A", "B", "C", "D"},
+		Robots:         []events.RobotSeat{{RobotID: "r1", Name: "R1"}, {RobotID: "r2", Name: "R2"}, {RobotID: "r3", Name: "R3"}},
+		AnswerWindowMs: 1000, VoteWindowMs: 1000, ResultsPauseMs: 1000, LobbyWaitMs: 30_000, IdleTimeoutMs: 60_000, MaxAnswerChars: 10,
+	}))
+	if lobby.Phase != events.PhaseLobby {
+		t.Fatalf("the lobby match is in %q", lobby.Phase)
+	}
+	if x := extensionFor(lobby, t0, t0.Add(20*time.Second)); x != nil {
+		t.Errorf("a lobby got an extension %+v", x)
+	}
+}
+
+// Once the extension is in the log the deadline moves, the robots are asked
+// again under new command ids with the new deadline, and their schedules
+// start where the downtime stopped them; the deadline comes at the new time.
+func TestExtendedWindowAsksRobotsAgain(t *testing.T) {
+	s := started(t)
+	before := planFor(s, t0, sent{})
+	x := extensionFor(s, t0.Add(10*time.Second), t0.Add(40*time.Second))
+	first := extensionID(s)
+	e, err := events.NewWithID(first, "m1", events.SourceOrchestrator, t0.Add(40*time.Second), x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := game.Apply(s, e); err != nil {
+		t.Fatal(err)
+	}
+	if want := t0.Add(70 * time.Second); !s.Deadline.Equal(want) || s.ExtendedMs != 30_000 {
+		t.Fatalf("deadline %v (extended %d ms), want %v", s.Deadline, s.ExtendedMs, want)
+	}
+	if extensionID(s) == first {
+		t.Fatal("a second extension of the same window would share the first one's id")
+	}
+	done := sent{}
+	for _, c := range before.commands {
+		done[c.CommandID] = t0
+	}
+	p := planFor(s, t0.Add(40*time.Second), done)
+	if len(p.commands) != 3 || p.deadline != nil {
+		t.Fatalf("after the extension: %d commands and deadline %+v, want 3 new commands and no deadline", len(p.commands), p.deadline)
+	}
+	for i, c := range p.commands {
+		if c.CommandID == before.commands[i].CommandID {
+			t.Errorf("seat %s is asked under its old command id", c.Seat)
+		}
+		if c.DeadlineMs != s.Deadline.UnixMilli() || c.StartedMs != t0.Add(30*time.Second).UnixMilli() {
+			t.Errorf("command %+v: want deadline %d and the window's start moved on by 30 s", c, s.Deadline.UnixMilli())
+		}
+	}
+	if p := planFor(s, t0.Add(69*time.Second), done); p.deadline != nil {
+		t.Fatal("the deadline came at the old time")
+	}
+	if p := planFor(s, t0.Add(70*time.Second), done); p.deadline == nil {
+		t.Fatal("no deadline at the extended time")
 	}
 }

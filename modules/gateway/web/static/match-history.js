@@ -87,6 +87,7 @@ const TYPE_LABEL = {
   "deadline.reached": "Time's up",
   "match.ended": "Match ended",
   "rematch.created": "Rematch created",
+  "window.extended": "Clock paused",
 };
 
 /** What a timeline entry says: a timer that opens the next round reads "Round N started". */

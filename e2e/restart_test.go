@@ -1,0 +1,148 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/arena-hq/arena/modules/events"
+	"github.com/arena-hq/arena/modules/game"
+)
+
+// The crash config with robots on their human-like schedule (the default)
+// and an answer window the restart below outlasts.
+func restartConfig(brokerAddr string) string {
+	c := fmt.Sprintf(crashConfig, brokerAddr)
+	c = strings.Replace(c, "answer_window: 6s", "answer_window: 10s", 1)
+	return strings.Replace(c, "robot: {human_timing: false} # every robot answers (docs/robots.md)", "robot: {human_timing: true}", 1)
+}
+
+// TestRestartInAnsweringExtendsTheWindow stops `arena serve --all` as a
+// deploy would, just after round 1 opened, and keeps it down past the end
+// of the answer window. Restarted, the orchestrator finds the window ran
+// while the log was silent: it writes window.extended (so a replay gives
+// the same deadline), the human's answer, sent after the old deadline, is
+// acknowledged and counted, and every robot is asked again under the new
+// deadline and answers (unless its new schedule is one of the rounds
+// people leave blank).
+func TestRestartInAnsweringExtendsTheWindow(t *testing.T) {
+	dir := t.TempDir()
+	configFile := filepath.Join(dir, "arena.yaml")
+	brokerAddr, httpAddr := freeAddr(t), freeAddr(t)
+	if err := os.WriteFile(configFile, []byte(restartConfig(brokerAddr)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(dir, "data")
+	first := startServeAll(t, "serve-1", configFile, dataDir, httpAddr)
+
+	p := quickMatch(t, first.base, "Ann")
+	v := p.await(20*time.Second, "round 1 answering", func(v game.View) bool {
+		return v.Round == 1 && v.Phase == events.PhaseAnswering && v.Deadline != nil
+	})
+	oldDeadline := *v.Deadline
+	if code := first.Stop(t, 30*time.Second); code != 0 {
+		t.Fatalf("exit %d after SIGTERM", code)
+	}
+	time.Sleep(time.Until(oldDeadline.Add(time.Second))) // the whole window runs out while arena is down
+
+	second := startServeAll(t, "serve-2", configFile, dataDir, httpAddr)
+	p.base = second.base
+	p.close()
+	p.connect()
+	v = p.await(30*time.Second, "the answer window extended", func(v game.View) bool {
+		return v.Round == 1 && v.Phase == events.PhaseAnswering && v.Deadline != nil && v.Deadline.After(oldDeadline)
+	})
+	newDeadline := *v.Deadline
+	if time.Now().Before(oldDeadline) {
+		t.Fatal("arena came back before the old deadline: the test proves nothing")
+	}
+	const late = "sent after the old deadline"
+	p.act(map[string]any{"type": "answer", "id": "late-1", "round": 1, "text": late})
+
+	v = p.await(40*time.Second, "round 1 voting", func(v game.View) bool {
+		return v.Round == 1 && v.Phase == events.PhaseVoting || v.Round > 1 || v.Phase == events.PhaseFinished
+	})
+	// The extension is a fact in the log, and so are the robots' new
+	// commands: read them back from the broker.
+	ext, asked := readRestartFacts(t, brokerAddr, p.seat.MatchID, newDeadline)
+	if ext == nil || ext.Phase != events.PhaseAnswering || ext.Round != 1 || ext.ByMs < 1 || ext.ByMs > 10_000 {
+		t.Fatalf("window.extended in the log: %+v, want answering round 1 by at most the 10 s window", ext)
+	}
+	if len(asked) != 3 {
+		t.Fatalf("robots asked again under the new deadline: %v, want all 3 robot seats", asked)
+	}
+	var end game.View
+	waitFor(t, 90*time.Second, "the match to finish", func() bool {
+		return getJSON(t, second.base+"/api/matches/"+p.seat.MatchID, &end) && end.Phase == events.PhaseFinished
+	})
+	answers := map[string]game.AnswerView{}
+	for _, a := range end.Answers {
+		if a.Round == 1 {
+			answers[a.Seat] = a
+		}
+	}
+	if a := answers[p.seat.Seat]; a.Text != late || a.NoAnswer {
+		t.Fatalf("the human's acknowledged late answer: %+v", a)
+	}
+	answered := 0
+	for seat, silent := range asked {
+		a, ok := answers[seat]
+		switch {
+		case !ok:
+			t.Fatalf("robot seat %s has no round-1 answer at all: %+v", seat, end.Answers)
+		case a.NoAnswer && !silent:
+			t.Fatalf("robot seat %s was asked again but gave no answer", seat)
+		case !a.NoAnswer:
+			answered++
+		}
+	}
+	t.Logf("window extended by %d ms (at most the 10 s window); %d of 3 robots answered after the restart (the rest drew a blank round)",
+		ext.ByMs, answered)
+	if code := second.Stop(t, 30*time.Second); code != 0 {
+		t.Errorf("exit %d after SIGTERM", code)
+	}
+}
+
+// readRestartFacts reads match-events and robot-commands of matchID from
+// the start: the window.extended of round 1, and the robot seats asked to
+// answer round 1 under deadline (the re-asks), with whether each was told
+// to stay silent.
+func readRestartFacts(t *testing.T, brokerAddr, matchID string, deadline time.Time) (*events.WindowExtended, map[string]bool) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr),
+		kgo.ConsumeTopics("match-events", "robot-commands"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var ext *events.WindowExtended
+	asked := map[string]bool{}
+	for ctx.Err() == nil {
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if string(r.Key) != matchID {
+				return
+			}
+			e, err := events.Decode(r.Value)
+			if err != nil {
+				return
+			}
+			switch pl, _ := e.Payload(); pl := pl.(type) {
+			case *events.WindowExtended:
+				ext = pl
+			case *events.RobotCommand:
+				if pl.Kind == events.KindAnswer && pl.Round == 1 && pl.DeadlineMs == deadline.UnixMilli() {
+					asked[pl.Seat] = pl.Silent
+				}
+			}
+		})
+	}
+	return ext, asked
+}

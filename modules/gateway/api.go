@@ -17,7 +17,8 @@ import (
 )
 
 // apiError is the JSON error of every API call: {"code","message"}, plus
-// the match id when the error points to a match (already_joined).
+// the match id when the error points to a match (already_joined,
+// already_started of a code).
 type apiError struct {
 	Status  int    `json:"-"`
 	Code    string `json:"code"`
@@ -239,12 +240,24 @@ func (g *Gateway) handleJoin(w http.ResponseWriter, r *http.Request) (aerr *apiE
 		return e
 	}
 	reply, e := g.joinByCode(r.Context(), code, name, retryOf(r))
-	g.limits.joinResult(r, e)
+	g.limits.codeResult(r, e)
 	if e != nil {
-		return e
+		return startedWithID(e, g.store.byCode(code))
 	}
 	writeJSON(w, http.StatusOK, reply)
 	return nil
+}
+
+// startedWithID adds the match id to an already_started refusal of the
+// match e, so the page can offer to watch it: whoever has the code may
+// watch, as anyone may who has the match's URL.
+func startedWithID(aerr *apiError, e *entry) *apiError {
+	if aerr.Code != "already_started" || aerr.MatchID != "" || e == nil {
+		return aerr
+	}
+	cp := *aerr // the refusals may be shared values
+	e.read(func(s *game.State) { cp.MatchID = s.MatchID })
+	return &cp
 }
 
 // playerOf resolves the match in the path and the seat of the bearer token.

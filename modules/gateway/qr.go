@@ -16,29 +16,39 @@ import (
 // the code reaches the server even when the host's browser opened it
 // through localhost.
 type inviteReply struct {
-	Code string `json:"code"`
-	Link string `json:"link"`
-	QR   string `json:"qr"`
+	Code    string `json:"code"`
+	MatchID string `json:"matchId"` // the join page's "Watch instead"
+	Link    string `json:"link"`
+	QR      string `json:"qr"`
 	// What the host's settings may be (the lobby's controls use it).
 	Limits settingsLimits `json:"limits"`
 }
 
 // lobbyCode resolves the {code} of a path to the private match in its
-// lobby that has it. Whoever knows the code knows the link, so neither
-// call needs a token; a code of no lobby is a 404, so this is no QR
-// service for any text.
-func (g *Gateway) lobbyCode(r *http.Request) (string, *apiError) {
-	code := strings.ToUpper(strings.TrimSpace(r.PathValue("code")))
+// lobby that has it, and that match's id. Whoever knows the code knows the
+// link, so neither call needs a token; a code of no lobby is a 404, so this
+// is no QR service for any text. A started (or finished) match is a 409
+// that carries its id, for watching. A look-up is a guess like a join: it
+// waits out the address's wrong codes, and a wrong one counts.
+func (g *Gateway) lobbyCode(w http.ResponseWriter, r *http.Request) (code, matchID string, aerr *apiError) {
+	code = strings.ToUpper(strings.TrimSpace(r.PathValue("code")))
+	if len(code) != codeLen { // no code at all: not a guess
+		return "", "", &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "No match has that invite code."}
+	}
+	if e := g.limits.admitCode(w, r); e != nil {
+		return "", "", e
+	}
+	defer func() { g.limits.codeResult(r, aerr) }()
 	e := g.store.byCode(code)
-	if len(code) != codeLen || e == nil {
-		return "", &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "No match has that invite code."}
+	if e == nil {
+		return "", "", &apiError{Status: http.StatusNotFound, Code: "not_found", Message: "No match has that invite code."}
 	}
 	open := false
-	e.read(func(s *game.State) { open = s.Phase == events.PhaseLobby })
+	e.read(func(s *game.State) { matchID, open = s.MatchID, s.Phase == events.PhaseLobby })
 	if !open {
-		return "", &apiError{Status: http.StatusConflict, Code: "already_started", Message: "This match has already started."}
+		return "", "", &apiError{Status: http.StatusConflict, Code: "already_started", Message: "This match has already started.", MatchID: matchID}
 	}
-	return code, nil
+	return code, matchID, nil
 }
 
 // joinLink is the invite link of code as reached through r.
@@ -52,18 +62,18 @@ func (g *Gateway) joinLink(r *http.Request, code string) string {
 
 // GET /api/invite/{code}
 func (g *Gateway) handleInvite(w http.ResponseWriter, r *http.Request) *apiError {
-	code, e := g.lobbyCode(r)
+	code, matchID, e := g.lobbyCode(w, r)
 	if e != nil {
 		return e
 	}
-	writeJSON(w, http.StatusOK, inviteReply{Code: code, Link: g.joinLink(r, code), QR: "/join/" + code + "/qr.svg", Limits: g.settingsLimits()})
+	writeJSON(w, http.StatusOK, inviteReply{Code: code, MatchID: matchID, Link: g.joinLink(r, code), QR: "/join/" + code + "/qr.svg", Limits: g.settingsLimits()})
 	return nil
 }
 
 // GET /join/{code}/qr.svg: the invite link as a QR code, drawn here so the
 // page needs no script library and no network.
 func (g *Gateway) handleQR(w http.ResponseWriter, r *http.Request) *apiError {
-	code, e := g.lobbyCode(r)
+	code, _, e := g.lobbyCode(w, r)
 	if e != nil {
 		return e
 	}

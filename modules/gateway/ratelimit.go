@@ -220,20 +220,39 @@ func (l *clientLimits) codeWait(n int) time.Duration {
 	return d
 }
 
+// codeRefusal is the wait c's wrong invite codes have earned, as a 429, or
+// nil. Callers hold l.mu.
+func (l *clientLimits) codeRefusal(w http.ResponseWriter, c *clientState, now time.Time) *apiError {
+	if c.wrongCodes > 0 && now.Sub(c.lastWrong) > l.cfg.CodeFailureMemory {
+		c.wrongCodes = 0
+	}
+	if c.wrongCodes > 0 {
+		if wait := c.lastWrong.Add(l.codeWait(c.wrongCodes - 1)).Sub(now); wait > 0 {
+			return tooMany(w, wait, "rate_limited", "Too many wrong invite codes. Please wait before trying another.")
+		}
+	}
+	return nil
+}
+
+// admitCode checks a look-up of an invite code by r's address (GET
+// /api/invite/{code}, its QR): only the wait its wrong codes have earned,
+// so a look-up is no way around the guard of POST /api/join.
+func (l *clientLimits) admitCode(w http.ResponseWriter, r *http.Request) *apiError {
+	now := l.now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.codeRefusal(w, l.client(l.clientAddr(r), now), now)
+}
+
 // admitJoin checks a POST /api/join of r's address: its join rate, and the
 // wait its wrong invite codes have earned.
 func (l *clientLimits) admitJoin(w http.ResponseWriter, r *http.Request) *apiError {
 	now := l.now()
 	l.mu.Lock()
 	c := l.client(l.clientAddr(r), now)
-	if c.wrongCodes > 0 && now.Sub(c.lastWrong) > l.cfg.CodeFailureMemory {
-		c.wrongCodes = 0
-	}
-	if c.wrongCodes > 0 {
-		if wait := c.lastWrong.Add(l.codeWait(c.wrongCodes - 1)).Sub(now); wait > 0 {
-			l.mu.Unlock()
-			return tooMany(w, wait, "rate_limited", "Too many wrong invite codes. Please wait before trying another.")
-		}
+	if e := l.codeRefusal(w, c, now); e != nil {
+		l.mu.Unlock()
+		return e
 	}
 	wait, ok := take(c.joins, now)
 	l.mu.Unlock()
@@ -243,9 +262,10 @@ func (l *clientLimits) admitJoin(w http.ResponseWriter, r *http.Request) *apiErr
 	return nil
 }
 
-// joinResult counts a wrong invite code of r's address. A right one
-// resets nothing: else a guesser could interleave its own lobby's code.
-func (l *clientLimits) joinResult(r *http.Request, e *apiError) {
+// codeResult counts a wrong invite code of r's address (a join or a
+// look-up that found no match). A right one resets nothing: else a guesser
+// could interleave its own lobby's code.
+func (l *clientLimits) codeResult(r *http.Request, e *apiError) {
 	if e == nil || e.Code != "not_found" {
 		return
 	}

@@ -3,12 +3,13 @@
 // formatting. Human text (names, answers, prompts) is only ever inserted with
 // textContent (via el/text below), never as HTML.
 
-/** An API error: the server's {"code","message"} plus the HTTP status. */
+/** An API error: the server's {"code","message","matchId"?} plus the HTTP status. */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, matchId = "") {
     super(message);
     this.status = status;
     this.code = code;
+    this.matchId = matchId;
   }
 }
 
@@ -42,7 +43,7 @@ export async function api(method, path, { body, token } = {}) {
   }
   if (!res.ok) {
     const message = (data && data.message) || `Something went wrong (HTTP ${res.status}).`;
-    throw new ApiError(res.status, (data && data.code) || "http_" + res.status, message);
+    throw new ApiError(res.status, (data && data.code) || "http_" + res.status, message, (data && data.matchId) || "");
   }
   if (data === null) throw new ApiError(res.status, "bad_response", "The server sent an unreadable reply.");
   return data;

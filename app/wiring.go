@@ -32,9 +32,9 @@ func newRobot(d *deps) (Service, error) {
 			llm.LogModelChecks(d.logger, o.Server(), llm.CheckModels(ctx, o, d.cfg.ActivePersonalities(), d.cfg.LLM.Model))
 		}()
 	}
-	return robot.New(d.cfg, d.clients, model, d.registry, d.logger)
+	return robot.New(robot.ConfigFrom(d.cfg), d.clients, model, d.registry, d.logger)
 }
 
 func newGateway(d *deps) (Service, error) {
-	return gateway.New(gateway.Deps{Config: d.cfg, Clients: d.clients, Mux: d.mux, Registry: d.registry, Logger: d.logger})
+	return gateway.New(gateway.Deps{Config: gateway.ConfigFrom(d.cfg), Clients: d.clients, Mux: d.mux, Registry: d.registry, Logger: d.logger})
 }

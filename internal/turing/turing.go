@@ -165,7 +165,7 @@ func (sim *simulation) match(id, player string, at time.Time) error {
 			if sch.Silent {
 				continue
 			}
-			resp, err := sim.model.Complete(context.Background(), robot.AnswerRequest(sim.cfg, p, id, c))
+			resp, err := sim.model.Complete(context.Background(), robot.AnswerRequest(robot.ConfigFrom(sim.cfg), p, id, c))
 			if err != nil {
 				return err
 			}

@@ -32,9 +32,23 @@ import (
 	"github.com/arena-hq/arena/modules/materializer"
 )
 
+// Config is the gateway's part of the configuration.
+type Config struct {
+	HTTP         config.HTTP
+	Game         config.Game
+	Robots       []config.Personality // the stable that new matches are cast from
+	Prompts      []string
+	DefaultModel string // llm.model: for a personality that names no model
+}
+
+// ConfigFrom picks the gateway's part of c.
+func ConfigFrom(c config.Config) Config {
+	return Config{HTTP: c.HTTP, Game: c.Game, Robots: c.Robots, Prompts: c.Prompts, DefaultModel: c.LLM.Model}
+}
+
 // Deps is what the gateway needs from the process.
 type Deps struct {
-	Config   config.Config
+	Config   Config
 	Clients  *kafka.Clients
 	Mux      *http.ServeMux
 	Registry prometheus.Registerer // may be nil: no metrics exported
@@ -46,7 +60,7 @@ type Deps struct {
 // sockets, the follower and the producer. All methods and handlers are safe
 // for concurrent use.
 type Gateway struct {
-	cfg     config.Config
+	cfg     Config
 	clients *kafka.Clients
 	logger  *slog.Logger
 	metrics *metrics

@@ -132,7 +132,7 @@ func newHarness(t *testing.T, edit func(*config.Config)) *harness {
 	}
 	reg := prometheus.NewRegistry()
 	mux := http.NewServeMux()
-	g, err := New(Deps{Config: cfg, Clients: be.clients, Mux: mux, Registry: reg, Logger: testLogger()})
+	g, err := New(Deps{Config: ConfigFrom(cfg), Clients: be.clients, Mux: mux, Registry: reg, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func (g *Gateway) newMatch(mode string, humans int, previous string, rt retry) (
 // answers report (the offline model says "scripted"), so this gateway's
 // own LLM settings (its provider, its API key) do not decide it.
 func (g *Gateway) robotModel(p config.Personality) string {
-	return config.PickModel(p, g.cfg.LLM.Model, nil)
+	return config.PickModel(p, g.cfg.DefaultModel, nil)
 }
 
 // uniqueCode returns an invite code no known match uses. Two instances could

@@ -8,12 +8,10 @@ import (
 	"github.com/arena-hq/arena/modules/gateway/web"
 )
 
-// pageFiles are the embedded pages the gateway serves.
-var pageFiles = []string{"index.html", "join.html", "match.html", "history.html", "match-history.html", "stats.html"}
-
 func (g *Gateway) loadPages() error {
 	g.pages = map[string][]byte{}
-	for _, name := range pageFiles {
+	for _, route := range web.Routes {
+		name := route.Page
 		b, err := web.Page(name)
 		if err != nil {
 			return fmt.Errorf("page %s: %w", name, err)
@@ -32,13 +30,10 @@ func (g *Gateway) routes(mux *http.ServeMux) (err error) {
 			err = fmt.Errorf("routes: %v", r)
 		}
 	}()
-	mux.HandleFunc("GET /{$}", g.page("index.html"))
-	mux.HandleFunc("GET /join/{code}", g.page("join.html"))
+	for _, route := range web.Routes {
+		mux.HandleFunc(route.Pattern, g.page(route.Page))
+	}
 	mux.HandleFunc("GET /join/{code}/qr.svg", g.api(g.handleQR))
-	mux.HandleFunc("GET /match/{id}", g.page("match.html"))
-	mux.HandleFunc("GET /history", g.page("history.html"))
-	mux.HandleFunc("GET /history/{id}", g.page("match-history.html"))
-	mux.HandleFunc("GET /stats", g.page("stats.html"))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles()))
 
 	mux.HandleFunc("POST /api/matches", g.api(g.handleCreate))

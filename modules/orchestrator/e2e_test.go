@@ -115,7 +115,7 @@ func startStackWithout(t *testing.T, cfg config.Config, model llm.Model) *stack 
 	}
 	t.Cleanup(cl.Close)
 
-	robots, err := robot.New(cfg, clients, model, nil, logger)
+	robots, err := robot.New(robot.ConfigFrom(cfg), clients, model, nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,9 +50,21 @@ const (
 // GroupFor is the consumer group of personality id.
 func GroupFor(id string) string { return "robot-" + id }
 
+// Config is the robot module's part of the configuration.
+type Config struct {
+	Robot         config.Robot
+	Personalities []config.Personality // the ones this instance plays
+	DefaultModel  string               // llm.model: for a personality and command that name none
+}
+
+// ConfigFrom picks the robot module's part of c.
+func ConfigFrom(c config.Config) Config {
+	return Config{Robot: c.Robot, Personalities: c.ActivePersonalities(), DefaultModel: c.LLM.Model}
+}
+
 // Robots is the robot module: one consumer group per active personality.
 type Robots struct {
-	cfg     config.Config
+	cfg     Config
 	clients *kafka.Clients
 	model   llm.Model
 	logger  *slog.Logger
@@ -62,10 +74,10 @@ type Robots struct {
 	groups []*kafka.Group
 }
 
-// New builds the module for cfg's active personalities; it starts nothing.
+// New builds the module for cfg's personalities; it starts nothing.
 // reg may be nil.
-func New(cfg config.Config, clients *kafka.Clients, model llm.Model, reg prometheus.Registerer, logger *slog.Logger) (*Robots, error) {
-	if len(cfg.ActivePersonalities()) == 0 {
+func New(cfg Config, clients *kafka.Clients, model llm.Model, reg prometheus.Registerer, logger *slog.Logger) (*Robots, error) {
+	if len(cfg.Personalities) == 0 {
 		return nil, errors.New("robot: no personality to run (robot.personalities names none of robots)")
 	}
 	m, err := newMetrics(reg)
@@ -79,7 +91,7 @@ func (r *Robots) Name() string { return "robot" }
 
 func (r *Robots) Start(context.Context) error {
 	var ids []string
-	for _, pers := range r.cfg.ActivePersonalities() {
+	for _, pers := range r.cfg.Personalities {
 		g, err := kafka.NewGroup(r.clients, kafka.GroupConfig{
 			Name: GroupFor(pers.ID), Group: GroupFor(pers.ID), Topics: []string{r.clients.Topics.RobotCommands},
 			HandleEvent: r.handler(pers), Concurrency: concurrency,
@@ -257,8 +269,8 @@ func (r *Robots) answerRequest(p config.Personality, matchID string, cmd *events
 
 // AnswerRequest is the model request personality p makes for an answer
 // command of match matchID. The turing measure uses it too.
-func AnswerRequest(cfg config.Config, p config.Personality, matchID string, cmd *events.RobotCommand) llm.Request {
-	return matchModel(cmd, llm.BuildAnswerRequestFor(p, cfg.LLM.Model, llm.AnswerContext{
+func AnswerRequest(cfg Config, p config.Personality, matchID string, cmd *events.RobotCommand) llm.Request {
+	return matchModel(cmd, llm.BuildAnswerRequestFor(p, cfg.DefaultModel, llm.AnswerContext{
 		MatchID: matchID, Prompt: cmd.Prompt, Others: cmd.Answers, MaxChars: cmd.MaxChars, Seed: cmd.CommandID,
 		Slot: cmd.Slot, Slots: cmd.Slots, Earlier: cmd.Earlier, Style: cmd.Style,
 		Learned: learned(cfg, cmd.Learned), Avoid: cmd.Avoid,
@@ -283,7 +295,7 @@ func Latest(cmd *events.RobotCommand) time.Time {
 
 // learned is what a robot may reword from other matches: nothing when
 // robot.learn is off.
-func learned(cfg config.Config, from []string) []string {
+func learned(cfg Config, from []string) []string {
 	if !cfg.Robot.Learn {
 		return nil
 	}
@@ -349,7 +361,7 @@ func (r *Robots) vote(ctx context.Context, p config.Personality, m kafka.Message
 		return kafka.Permanent(errors.New("vote command without candidates"))
 	}
 	start := time.Now()
-	req := matchModel(cmd, llm.BuildVoteRequest(p, r.cfg.LLM.Model, cmd.Prompt, cmd.Answers, cmd.Candidates, cmd.CommandID))
+	req := matchModel(cmd, llm.BuildVoteRequest(p, r.cfg.DefaultModel, cmd.Prompt, cmd.Answers, cmd.Candidates, cmd.CommandID))
 	resp, err := r.model.Complete(ctx, req)
 	took := time.Since(start)
 	r.metrics.observe(p.ID, resp, err, took)

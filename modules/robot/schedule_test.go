@@ -29,7 +29,7 @@ func TestRobotCarriesOutTheSchedule(t *testing.T) {
 	t.Cleanup(cl.Close)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	robots, err := New(cfg, clients, llm.NewScripted(cfg.LLM), nil, logger)
+	robots, err := New(ConfigFrom(cfg), clients, llm.NewScripted(cfg.LLM), nil, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,12 +107,12 @@ func TestCommandModelReachesTheRequest(t *testing.T) {
 	cfg := config.Default()
 	p := cfg.Robots[0]
 	cmd := &events.RobotCommand{CommandID: "c1", Kind: events.KindAnswer, RobotID: p.ID, Seat: "B", Round: 1, Prompt: "Hi?", MaxChars: 100, Model: "model-b"}
-	if got := AnswerRequest(cfg, p, "m1", cmd).Model; got != "model-b" {
+	if got := AnswerRequest(ConfigFrom(cfg), p, "m1", cmd).Model; got != "model-b" {
 		t.Fatalf("answer request model %q, want the match's model-b", got)
 	}
 	cmd.Model = config.ProviderScripted
-	want := AnswerRequest(cfg, p, "m1", &events.RobotCommand{CommandID: "c1", Kind: events.KindAnswer, RobotID: p.ID, Seat: "B", Round: 1, Prompt: "Hi?", MaxChars: 100}).Model
-	if got := AnswerRequest(cfg, p, "m1", cmd).Model; got != want || got == config.ProviderScripted {
+	want := AnswerRequest(ConfigFrom(cfg), p, "m1", &events.RobotCommand{CommandID: "c1", Kind: events.KindAnswer, RobotID: p.ID, Seat: "B", Round: 1, Prompt: "Hi?", MaxChars: 100}).Model
+	if got := AnswerRequest(ConfigFrom(cfg), p, "m1", cmd).Model; got != want || got == config.ProviderScripted {
 		t.Fatalf("with the offline model the request model is %q, want the personality's %q", got, want)
 	}
 }

@@ -24,29 +24,30 @@ import (
 	"github.com/arena-hq/arena/modules/gateway/web"
 )
 
-// pagesOnly serves the embedded pages and static files like the gateway
-// does, with its Content-Security-Policy, and nothing else.
+// pagesOnly serves the embedded pages (web.Routes) and static files like
+// the gateway does, with its Content-Security-Policy, and nothing else.
 func pagesOnly() http.Handler {
-	static := http.StripPrefix("/static/", http.FileServerFS(web.Files))
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'")
-		if strings.HasPrefix(r.URL.Path, "/static/") {
-			static.ServeHTTP(w, r)
-			return
-		}
-		if name, ok := web.PageFor(r.URL.Path); ok {
-			b, err := web.Page(name)
+	mux := http.NewServeMux()
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web.Files)))
+	for _, route := range web.Routes {
+		b, err := web.Page(route.Page)
+		mux.HandleFunc(route.Pattern, func(w http.ResponseWriter, _ *http.Request) {
 			if err != nil {
 				http.Error(w, err.Error(), 500)
 				return
 			}
 			w.Header().Set("Content-Type", "text/html; charset=utf-8")
 			_, _ = w.Write(b)
-			return
-		}
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusNotFound)
 		_, _ = w.Write([]byte(`{"code":"not_found","message":"No such thing."}`))
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; connect-src 'self'")
+		mux.ServeHTTP(w, r)
 	})
 }
 

@@ -2,16 +2,12 @@
 // sheet and small native ES modules, embedded in the binary so that neither
 // building nor running arena needs a Node toolchain.
 //
-// The gateway serves the pages at these routes (each page reads the ids it
-// needs from location.pathname, so the same file serves every id):
-//
-//	/                 index.html          lobby
-//	/join/{code}      join.html           join a private match by invite code
-//	/match/{id}       match.html          live match (player or spectator)
-//	/history          history.html        finished matches, newest first
-//	/history/{id}     match-history.html  one finished match in full
-//	/stats            stats.html          robot leaderboard, detective accuracy
-//	/static/{file}    the files of Static below the "static" directory
+// The gateway serves the pages at Routes (each page reads the ids it needs
+// from location.pathname, so the same file serves every id): index.html the
+// lobby, join.html joining by invite code, match.html a live match (player
+// or spectator), history.html and match-history.html finished matches,
+// stats.html the leaderboards; and the files of Static below "static" at
+// /static/{file}.
 //
 // Everything here is read-only and safe for concurrent use.
 package web
@@ -51,28 +47,19 @@ func Page(name string) ([]byte, error) {
 	return fs.ReadFile(Files, path.Clean(name))
 }
 
-// PageFor maps a request path to the page that serves it ("" and false for
-// paths that are no page, such as /api/... or /static/...). Ids and codes
-// are not checked here: the page shows "not found" itself.
-func PageFor(urlPath string) (string, bool) {
-	p := strings.TrimSuffix(urlPath, "/")
-	seg := strings.Split(strings.TrimPrefix(p, "/"), "/")
-	switch {
-	case p == "":
-		return "index.html", true
-	case len(seg) == 1 && seg[0] == "history":
-		return "history.html", true
-	case len(seg) == 1 && seg[0] == "stats":
-		return "stats.html", true
-	case len(seg) == 2 && seg[1] != "":
-		switch seg[0] {
-		case "join":
-			return "join.html", true
-		case "match":
-			return "match.html", true
-		case "history":
-			return "match-history.html", true
-		}
-	}
-	return "", false
+// Route is a page and the route that serves it (an http.ServeMux pattern).
+type Route struct {
+	Pattern string
+	Page    string
+}
+
+// Routes are the page routes, the one list the gateway (and the page tests)
+// serve from.
+var Routes = []Route{
+	{"GET /{$}", "index.html"},
+	{"GET /join/{code}", "join.html"},
+	{"GET /match/{id}", "match.html"},
+	{"GET /history", "history.html"},
+	{"GET /history/{id}", "match-history.html"},
+	{"GET /stats", "stats.html"},
 }

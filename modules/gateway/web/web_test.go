@@ -2,37 +2,44 @@ package web
 
 import (
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
 )
 
-func TestPageFor(t *testing.T) {
+// Every page route serves an embedded page, and the routes send each path
+// to the page meant for it.
+func TestRoutes(t *testing.T) {
+	mux := http.NewServeMux()
+	for _, route := range Routes {
+		if b, err := Page(route.Page); err != nil || len(b) == 0 {
+			t.Errorf("route %s: Page(%q): %v (%d bytes)", route.Pattern, route.Page, err, len(b))
+		}
+		mux.HandleFunc(route.Pattern, func(http.ResponseWriter, *http.Request) {})
+	}
 	cases := map[string]string{
-		"/":                 "index.html",
-		"/join/K7P2QX":      "join.html",
-		"/match/m-123":      "match.html",
-		"/match/m-123/":     "match.html",
-		"/history":          "history.html",
-		"/history/":         "history.html",
-		"/history/m-123":    "match-history.html",
-		"/stats":            "stats.html",
-		"/api/matches":      "",
-		"/static/style.css": "",
-		"/match/":           "",
-		"/match/a/b":        "",
-		"/nope":             "",
+		"/":              "index.html",
+		"/join/K7P2QX":   "join.html",
+		"/match/m-123":   "match.html",
+		"/history":       "history.html",
+		"/history/m-123": "match-history.html",
+		"/stats":         "stats.html",
+		"/api/matches":   "",
+		"/match/a/b":     "",
+		"/nope":          "",
 	}
 	for path, want := range cases {
-		got, ok := PageFor(path)
-		if got != want || ok != (want != "") {
-			t.Errorf("PageFor(%q) = %q, %v; want %q", path, got, ok, want)
-		}
-		if ok {
-			b, err := Page(got)
-			if err != nil || len(b) == 0 {
-				t.Errorf("Page(%q): %v (%d bytes)", got, err, len(b))
+		_, pattern := mux.Handler(httptest.NewRequest("GET", path, nil))
+		got := ""
+		for _, route := range Routes {
+			if route.Pattern == pattern {
+				got = route.Page
 			}
+		}
+		if got != want {
+			t.Errorf("%s is served by %q (pattern %q), want %q", path, got, pattern, want)
 		}
 	}
 	if _, err := Page("match"); err != nil {

@@ -121,6 +121,17 @@ func newTopicsCmd() *cobra.Command {
 	return cmd
 }
 
+// loadConfigArg loads the config of a command whose optional argument
+// names the file (config validate FILE, config show FILE).
+func loadConfigArg(cmd *cobra.Command, args []string) (config.Config, error) {
+	if len(args) == 1 {
+		if err := cmd.Flags().Set("config", args[0]); err != nil {
+			return config.Config{}, err
+		}
+	}
+	return loadConfig(cmd)
+}
+
 func newConfigCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "config", Short: "Work with the config file"}
 	validate := &cobra.Command{
@@ -128,12 +139,7 @@ func newConfigCmd() *cobra.Command {
 		Short: "Check a config file; exit non-zero naming the bad field",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				if err := cmd.Flags().Set("config", args[0]); err != nil {
-					return err
-				}
-			}
-			cfg, err := loadConfig(cmd)
+			cfg, err := loadConfigArg(cmd, args)
 			if err != nil {
 				return err
 			}
@@ -156,12 +162,7 @@ func newConfigCmd() *cobra.Command {
 		Short: "Print the configuration arena would run with (file, ARENA_* env and flags applied; secrets redacted)",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				if err := cmd.Flags().Set("config", args[0]); err != nil {
-					return err
-				}
-			}
-			cfg, err := loadConfig(cmd)
+			cfg, err := loadConfigArg(cmd, args)
 			if err != nil {
 				return err
 			}

@@ -83,35 +83,41 @@ func newRestoreCmd() *cobra.Command {
 			"then rebuilds history and stats. Brokers are found as for replay.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
 			in, err := os.Open(args[0])
 			if err != nil {
 				return err
 			}
 			defer in.Close()
-			ctx, cancel := context.WithTimeout(cmd.Context(), storageTimeout)
-			defer cancel()
-			clients, done, err := openLog(ctx, cfg, quietLogger(cfg, cmd.ErrOrStderr()), false)
-			if err != nil {
-				return err
-			}
-			defer done()
-			if err := ensureTopics(ctx, cfg, clients); err != nil {
-				return err
-			}
-			n, err := kafka.Restore(ctx, clients, clients.Topics.MatchEvents, in)
-			if err != nil {
-				return fmt.Errorf("restore: %w", err)
-			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "restored %d records into %s\n", n, clients.Topics.MatchEvents)
-			return nil
+			return onLog(cmd, storageTimeout, false, func(ctx context.Context, cfg config.Config, clients *kafka.Clients) error {
+				if err := ensureTopics(ctx, cfg, clients); err != nil {
+					return err
+				}
+				n, err := kafka.Restore(ctx, clients, clients.Topics.MatchEvents, in)
+				if err != nil {
+					return fmt.Errorf("restore: %w", err)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "restored %d records into %s\n", n, clients.Topics.MatchEvents)
+				return nil
+			})
 		},
 	}
 	addLogFlags(cmd)
 	return cmd
+}
+
+// onBrokerData runs fn on the embedded broker's data directory of the
+// command's config, holding the data directory's lock (so no broker runs).
+func onBrokerData(cmd *cobra.Command, fn func(cfg config.Config, dir string) error) error {
+	cfg, err := loadConfig(cmd)
+	if err != nil {
+		return err
+	}
+	lock, err := kafka.LockDataDir(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	return fn(cfg, brokerDataDir(cfg.DataDir))
 }
 
 // newBrokerCheckCmd and newBrokerRepairCmd work on the embedded broker's
@@ -122,31 +128,24 @@ func newBrokerCheckCmd() *cobra.Command {
 		Short: "Check the embedded broker's segments (CRC of every batch, continuity of offsets); exit 1 on damage",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			lock, err := kafka.LockDataDir(cfg.DataDir)
-			if err != nil {
-				return err
-			}
-			defer lock.Release()
-			rep, err := kafka.CheckSegments(brokerDataDir(cfg.DataDir))
-			if err != nil {
-				return err
-			}
-			out := cmd.OutOrStdout()
-			fmt.Fprintf(out, "checked %d partitions, %d segments, %d batches in %s\n", rep.Partitions, rep.Segments, rep.Batches, brokerDataDir(cfg.DataDir))
-			for _, d := range rep.Torn {
-				fmt.Fprintf(out, "incomplete write (cut at the next start): %s\n", d)
-			}
-			for _, d := range rep.Damage {
-				fmt.Fprintf(out, "DAMAGED: %s\n", d)
-			}
-			if len(rep.Damage) > 0 {
-				return fmt.Errorf("%d damaged partitions: `arena broker repair` cuts them there", len(rep.Damage))
-			}
-			return nil
+			return onBrokerData(cmd, func(_ config.Config, dir string) error {
+				rep, err := kafka.CheckSegments(dir)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				fmt.Fprintf(out, "checked %d partitions, %d segments, %d batches in %s\n", rep.Partitions, rep.Segments, rep.Batches, dir)
+				for _, d := range rep.Torn {
+					fmt.Fprintf(out, "incomplete write (cut at the next start): %s\n", d)
+				}
+				for _, d := range rep.Damage {
+					fmt.Fprintf(out, "DAMAGED: %s\n", d)
+				}
+				if len(rep.Damage) > 0 {
+					return fmt.Errorf("%d damaged partitions: `arena broker repair` cuts them there", len(rep.Damage))
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().String("data-dir", "", "data directory (data_dir); the broker keeps its data in DIR/kafka")
@@ -164,32 +163,25 @@ func newBrokerRepairCmd() *cobra.Command {
 			"data directory is the way back without loss.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := loadConfig(cmd)
-			if err != nil {
-				return err
-			}
-			lock, err := kafka.LockDataDir(cfg.DataDir)
-			if err != nil {
-				return err
-			}
-			defer lock.Release()
-			cuts, err := kafka.RepairSegments(brokerDataDir(cfg.DataDir))
-			cutEvents := false
-			for _, c := range cuts {
-				fmt.Fprintln(cmd.OutOrStdout(), c.String())
-				cutEvents = cutEvents || c.Topic == events.TopicNames(cfg.Kafka.TopicPrefix).MatchEvents
-			}
-			if cutEvents {
-				// match-state is derived and is not cut with match-events.
-				fmt.Fprintln(cmd.OutOrStdout(), "note: match-state still holds checkpoints of matches whose events were cut; every module ignores them at its next start, so restart the gateways")
-			}
-			if err != nil {
-				return err
-			}
-			if len(cuts) == 0 {
-				fmt.Fprintf(cmd.OutOrStdout(), "nothing to cut in %s\n", brokerDataDir(cfg.DataDir))
-			}
-			return nil
+			return onBrokerData(cmd, func(cfg config.Config, dir string) error {
+				cuts, err := kafka.RepairSegments(dir)
+				cutEvents := false
+				for _, c := range cuts {
+					fmt.Fprintln(cmd.OutOrStdout(), c.String())
+					cutEvents = cutEvents || c.Topic == events.TopicNames(cfg.Kafka.TopicPrefix).MatchEvents
+				}
+				if cutEvents {
+					// match-state is derived and is not cut with match-events.
+					fmt.Fprintln(cmd.OutOrStdout(), "note: match-state still holds checkpoints of matches whose events were cut; every module ignores them at its next start, so restart the gateways")
+				}
+				if err != nil {
+					return err
+				}
+				if len(cuts) == 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "nothing to cut in %s\n", dir)
+				}
+				return nil
+			})
 		},
 	}
 	cmd.Flags().String("data-dir", "", "data directory (data_dir); the broker keeps its data in DIR/kafka")

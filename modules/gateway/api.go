@@ -297,25 +297,13 @@ func (g *Gateway) handleStart(w http.ResponseWriter, r *http.Request) (aerr *api
 		return errInternal
 	}
 	var quick bool
-	var refused error
-	e.read(func(s *game.State) {
-		quick = s.Settings.Mode == events.ModeQuick
-		refused = game.Check(s, env)
-	})
+	e.read(func(s *game.State) { quick = s.Settings.Mode == events.ModeQuick })
 	if quick {
 		return &apiError{Status: http.StatusForbidden, Code: game.CodeNotHost, Message: msgQuickStart}
 	}
-	if refused == nil {
-		v := g.submit(r.Context(), true, env)
-		switch {
-		case !v.produced:
-			g.logger.Error("producing match.started failed", "match_id", matchID, "event_id", env.ID, "err", v.err)
-			return errUnavailable
-		case game.RejectionCode(v.err) != "":
-			refused = v.err
-		case v.err != nil:
-			return errTimeout
-		}
+	refused, aerr := g.decide(r.Context(), e, env)
+	if aerr != nil {
+		return aerr
 	}
 	if refused != nil {
 		code := game.RejectionCode(refused)

@@ -72,18 +72,9 @@ func (g *Gateway) handleAudience(w http.ResponseWriter, r *http.Request) (aerr *
 	if err != nil {
 		return badRequest(err.Error())
 	}
-	var refused error
-	e.read(func(s *game.State) { refused = game.Check(s, env) })
-	if refused == nil {
-		v := g.submit(r.Context(), true, env)
-		switch {
-		case !v.produced:
-			return errUnavailable
-		case game.RejectionCode(v.err) != "":
-			refused = v.err
-		case v.err != nil:
-			return errTimeout
-		}
+	refused, aerr := g.decide(r.Context(), e, env)
+	if aerr != nil {
+		return aerr
 	}
 	if refused != nil {
 		code := game.RejectionCode(refused)

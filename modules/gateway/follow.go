@@ -401,6 +401,28 @@ const publishTimeout = 10 * time.Second
 // verdictWait: it may still count, and a retry with the same id is safe.
 var errNoVerdict = errors.New("no verdict in time")
 
+// decide checks env against the state of e and, if the rules take it,
+// produces it and waits for the fold's verdict: refused is the rules'
+// refusal (nil: applied), aerr what the client gets when there was no
+// verdict to be had (not produced, or none in time).
+func (g *Gateway) decide(ctx context.Context, e *entry, env events.Envelope) (refused error, aerr *apiError) {
+	e.read(func(s *game.State) { refused = game.Check(s, env) })
+	if refused != nil {
+		return refused, nil
+	}
+	v := g.submit(ctx, true, env)
+	switch {
+	case !v.produced:
+		g.logger.Error("producing a fact failed", "match_id", env.MatchID, "event_id", env.ID, "type", env.Type, "err", v.err)
+		return nil, errUnavailable
+	case game.RejectionCode(v.err) != "":
+		return v.err, nil
+	case v.err != nil:
+		return nil, errTimeout
+	}
+	return nil, nil
+}
+
 // submit produces evs to match-events (keyed by match id, so in order) and,
 // when judge is set, waits for the fold's verdict on the last one. The wait
 // holds no lock: other seats' actions go on meanwhile.

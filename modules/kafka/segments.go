@@ -239,8 +239,10 @@ func checkPartition(dir, topic string, part int32, pol topicPolicy, rep *Segment
 			at := func(problem string) Damage {
 				return Damage{File: path, Pos: int64(pos), Offset: off, Problem: problem, kind: cutHere}
 			}
-			if len(raw)-pos < batchLengthEnd {
-				d := at(fmt.Sprintf("%d bytes at the end are no whole batch", len(raw)-pos))
+			// A short end of the last segment is a write the process died
+			// in (torn: cut at the next start); anywhere else it is damage.
+			short := func(problem string) error {
+				d := at(problem)
 				if last {
 					d.torn, d.Topic, d.Partition = true, topic, part
 					rep.Torn = append(rep.Torn, d)
@@ -248,6 +250,9 @@ func checkPartition(dir, topic string, part int32, pol topicPolicy, rep *Segment
 					damage(d)
 				}
 				return nil
+			}
+			if len(raw)-pos < batchLengthEnd {
+				return short(fmt.Sprintf("%d bytes at the end are no whole batch", len(raw)-pos))
 			}
 			first := int64(binary.BigEndian.Uint64(raw[pos:]))
 			length := int(int32(binary.BigEndian.Uint32(raw[pos+8:])))
@@ -257,14 +262,7 @@ func checkPartition(dir, topic string, part int32, pol topicPolicy, rep *Segment
 			}
 			end := pos + batchLengthEnd + length
 			if end > len(raw) {
-				d := at(fmt.Sprintf("the last batch is cut short (%d of %d bytes)", len(raw)-pos, end-pos))
-				if last {
-					d.torn, d.Topic, d.Partition = true, topic, part
-					rep.Torn = append(rep.Torn, d)
-				} else {
-					damage(d)
-				}
-				return nil
+				return short(fmt.Sprintf("the last batch is cut short (%d of %d bytes)", len(raw)-pos, end-pos))
 			}
 			if magic := raw[pos+batchMagicAt]; magic != 2 {
 				damage(at(fmt.Sprintf("a batch has magic byte %d, want 2", magic)))

@@ -183,7 +183,11 @@ func (h *HumanPlay) RobotSaid(prompt, matchID string, n int) []string {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	rg := h.robotSaid[promptKey(prompt)]
+	return texts(h.robotSaid[promptKey(prompt)], n, func(x heard) bool { return x.matchID != matchID })
+}
+
+// texts lists up to n distinct texts of rg that keep takes, newest first.
+func texts(rg *ring[heard], n int, keep func(heard) bool) []string {
 	if rg == nil {
 		return nil
 	}
@@ -192,7 +196,7 @@ func (h *HumanPlay) RobotSaid(prompt, matchID string, n int) []string {
 		if len(out) == n {
 			break
 		}
-		if x.matchID != matchID {
+		if keep(x) && !slices.Contains(out, x.text) {
 			out = append(out, x.text)
 		}
 	}
@@ -242,24 +246,15 @@ func (h *HumanPlay) DrawVote(windowMs int64, rng *rand.Rand) int64 {
 	return PriorVote(windowMs, rng)
 }
 
-// Style returns up to n recent human answers of matches other than
-// matchID, newest first: the room's length, case and punctuation.
+// Style returns up to n distinct recent human answers of matches other
+// than matchID, newest first: the room's length, case and punctuation.
 func (h *HumanPlay) Style(matchID string, n int) []string {
 	if h == nil {
 		return nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []string
-	for _, x := range h.recent.newestFirst() {
-		if len(out) == n {
-			break
-		}
-		if x.matchID != matchID {
-			out = append(out, x.text)
-		}
-	}
-	return out
+	return texts(&h.recent, n, func(x heard) bool { return x.matchID != matchID })
 }
 
 // Learned returns up to n human answers to prompt from other matches,
@@ -271,21 +266,9 @@ func (h *HumanPlay) Learned(prompt, matchID string, players []string, n int) []s
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	rg := h.byPrompt[promptKey(prompt)]
-	if rg == nil {
-		return nil
-	}
-	var out []string
-	for _, x := range rg.newestFirst() {
-		if len(out) == n {
-			break
-		}
-		if x.matchID == matchID || slices.Contains(players, x.playerID) || slices.Contains(out, x.text) {
-			continue
-		}
-		out = append(out, x.text)
-	}
-	return out
+	return texts(h.byPrompt[promptKey(prompt)], n, func(x heard) bool {
+		return x.matchID != matchID && !slices.Contains(players, x.playerID)
+	})
 }
 
 // The built-in prior, per answer window W: humans start typing a while in

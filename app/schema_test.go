@@ -63,7 +63,7 @@ var payloadTypes = map[string]events.Payload{
 	events.TypeResponseGenerated: new(events.ResponseGenerated), events.TypeResponseFailed: new(events.ResponseFailed),
 	events.TypeMatchSettings: new(events.MatchSettings), events.TypePlayerKicked: new(events.PlayerKicked),
 	events.TypePlayerLeft: new(events.PlayerLeft), events.TypeAudienceVote: new(events.AudienceVote),
-	events.TypeWindowExtended: new(events.WindowExtended),
+	events.TypeWindowExtended: new(events.WindowExtended), events.TypeHostAway: new(events.HostAway),
 }
 
 // TestEventSchemaMatchesTheCode: the schema in docs/ describes every event
@@ -163,6 +163,7 @@ func TestEventsValidateAgainstSchema(t *testing.T) {
 		&events.PlayerLeft{Seat: "A"},
 		&events.AudienceVote{Spectator: "5f2c0a9e1b7d4c3a", Seat: "B", Round: 1},
 		&events.WindowExtended{Phase: events.PhaseAnswering, Round: 1, ByMs: 12_500},
+		&events.HostAway{Seat: "C"},
 		&events.RobotCommand{CommandID: events.DerivedID("m1", "1", "C", "answer"), Kind: events.KindAnswer, RobotID: "dad-joker", Seat: "C", Round: 1,
 			Prompt: "What did you have for breakfast?", Answers: []events.SeatText{{Seat: "A", Text: "toast"}}, DeadlineMs: now.UnixMilli(), MaxChars: 280},
 		&events.RobotCommand{CommandID: "c2", Kind: events.KindVote, RobotID: "dad-joker", Seat: "C", Round: 1, Candidates: []string{"A", "B"}, DeadlineMs: now.UnixMilli()},

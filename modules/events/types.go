@@ -23,6 +23,7 @@ const (
 	TypePlayerLeft      = "player.left"
 	TypeAudienceVote    = "audience.vote"
 	TypeWindowExtended  = "window.extended"
+	TypeHostAway        = "host.away"
 
 	// robot-commands.
 	TypeRobotCommand = "robot.command"
@@ -80,6 +81,7 @@ var registry = map[string]func() Payload{
 	TypePlayerLeft:        func() Payload { return new(PlayerLeft) },
 	TypeAudienceVote:      func() Payload { return new(AudienceVote) },
 	TypeWindowExtended:    func() Payload { return new(WindowExtended) },
+	TypeHostAway:          func() Payload { return new(HostAway) },
 	TypeRobotCommand:      func() Payload { return new(RobotCommand) },
 	TypeRobotTyping:       func() Payload { return new(RobotTyping) },
 	TypeResponseGenerated: func() Payload { return new(ResponseGenerated) },
@@ -430,6 +432,17 @@ type PlayerLeft struct {
 
 func (*PlayerLeft) EventType() string { return TypePlayerLeft }
 func (l *PlayerLeft) Validate() error { return validSeat("seat", l.Seat) }
+
+// HostAway says the host of a private lobby has had no page open for a
+// while: the next human in join order becomes the host, so guests need not
+// wait out the lobby's idle timeout for a host who closed the tab. The away
+// host keeps the seat. Written by the gateway that served the host's page.
+type HostAway struct {
+	Seat string `json:"seat"`
+}
+
+func (*HostAway) EventType() string { return TypeHostAway }
+func (h *HostAway) Validate() error { return validSeat("seat", h.Seat) }
 
 // AudienceVote is a spectator's pick of the seat they believe is human in
 // a round: shown with the round's results and in the reveal, never counted

@@ -170,6 +170,8 @@ func rules(s *State, e events.Envelope) (move, *Rejection) {
 		return audienceVote(s, p)
 	case *events.WindowExtended:
 		return extendWindow(s, e, p)
+	case *events.HostAway:
+		return hostAway(s, e, p)
 	}
 	// A type in the events registry that the game does not know yet: skip
 	// it like an unknown one rather than refuse what a newer writer added.

@@ -91,6 +91,28 @@ func leaveLobby(s *State, e events.Envelope, l *events.PlayerLeft) (move, *Rejec
 	}, nil
 }
 
+// hostAway hands the host role of a private lobby to the human after the
+// away host in join order (wrapping round), who keeps their seat.
+func hostAway(s *State, e events.Envelope, h *events.HostAway) (move, *Rejection) {
+	if rej := hostOnly(s, h.Seat, "hand the lobby on"); rej != nil {
+		return nil, rej
+	}
+	next := ""
+	at := slices.IndexFunc(s.Seats, func(seat Seat) bool { return seat.Letter == h.Seat })
+	for i := 1; i < len(s.Seats) && next == ""; i++ {
+		if seat := s.Seats[(at+i)%len(s.Seats)]; seat.Human {
+			next = seat.Letter
+		}
+	}
+	if next == "" {
+		return nil, reject(CodeNoOtherHuman, "no other human to be the host")
+	}
+	return func(s *State) {
+		s.Host = next
+		s.note(e, 0, next, s.SeatOf(h.Seat).Name+" is away; "+s.SeatOf(next).Name+" is the host")
+	}, nil
+}
+
 // vacate frees a human's lobby seat. Its letter goes back to the pool (the
 // next human or robot takes it), and if it was the host's, the next human
 // in join order becomes the host; a lobby left empty idles out.

@@ -157,3 +157,38 @@ func TestLobbyNames(t *testing.T) {
 		t.Errorf("names shown after the start: %+v", sv.Lobby)
 	}
 }
+
+// A host who is away hands the lobby to the next human in join order, who
+// may then start it; the away host keeps the seat and is a guest. Nothing
+// else may be handed on: a guest's absence, a lobby with no one else, a
+// quick lobby or a started match.
+func TestHostAwayHandsTheLobbyOn(t *testing.T) {
+	l := privateLobby(t).add(threeRounds("C", 3), cyd) // Ada C (host), Bob A, Cyd D
+	expectRejected(t, l, &events.HostAway{Seat: "A"}, CodeNotHost)
+	l.add(&events.HostAway{Seat: "C"})
+	s := l.state()
+	if s.Host != "A" || s.SeatOf("C") == nil || s.humans() != 3 {
+		t.Fatalf("after the host went away: host %q, seats %+v", s.Host, s.Seats)
+	}
+	if v := ViewFor(s, "A"); !v.Host {
+		t.Error("Bob's view does not say he is the host")
+	}
+	if v := ViewFor(s, "C"); v.Host {
+		t.Error("Ada's view still says she is the host")
+	}
+	l.add(&events.HostAway{Seat: "A"}) // and on, past the end of the join order
+	if s := l.state(); s.Host != "D" {
+		t.Fatalf("host after Bob went away: %q, want D (Cyd)", s.Host)
+	}
+	l.add(&events.HostAway{Seat: "D"})
+	if s := l.state(); s.Host != "C" {
+		t.Fatalf("host after Cyd went away: %q, want C (Ada, back in turn)", s.Host)
+	}
+	l.add(&events.MatchStarted{By: "C"})
+	expectRejected(t, l, &events.HostAway{Seat: "C"}, CodeWrongPhase)
+
+	alone := newLog(t).create(private).add(ada)
+	expectRejected(t, alone, &events.HostAway{Seat: "C"}, CodeNoOtherHuman)
+	quick := newLog(t).lobby(ada, bob)
+	expectRejected(t, quick, &events.HostAway{Seat: "C"}, CodeNotHost)
+}

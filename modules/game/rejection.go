@@ -31,6 +31,7 @@ const (
 	CodeSelfKick         = "self_kick"         // the host kicked itself
 	CodeKicked           = "kicked"            // the host removed this player; no coming back
 	CodeAlreadyPicked    = "already_picked"    // a spectator picks once per round
+	CodeNoOtherHuman     = "no_other_human"    // a host away with no one to hand the lobby to
 )
 
 // maxRejections bounds State.Rejections: they are kept for diagnosis, not

@@ -75,6 +75,7 @@ type Gateway struct {
 	seatWait     time.Duration // how long create/join wait for the fold's verdict on the seat
 	verdictWait  time.Duration // how long an action waits for the fold's verdict before "timeout"
 	authWait     time.Duration // how long /ws waits for a match or seat this instance has not seen yet
+	hostAway     time.Duration // how long a lobby's host may have no page open before the lobby is handed on
 	writeTimeout time.Duration // a client that does not take a frame within this is dropped
 	pingInterval time.Duration
 	frameRate    float64 // frames a second a socket may send (flood control)
@@ -136,6 +137,7 @@ func New(d Deps) (*Gateway, error) {
 		seatWait:     5 * time.Second,
 		verdictWait:  publishTimeout,
 		authWait:     2 * time.Second,
+		hostAway:     20 * time.Second,
 		writeTimeout: 10 * time.Second,
 		pingInterval: 30 * time.Second,
 		frameRate:    rateLimit,

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -116,4 +117,42 @@ func containsType(evs []events.Envelope, typ string) bool {
 		}
 	}
 	return false
+}
+
+// TestHostAwayHandsTheLobbyOn: a host who closes the page and stays away
+// hands the private lobby to the next player (host.away in the log), who
+// may start it; a reload within the time hands nothing on, and the away
+// host, back, is a guest with their seat.
+func TestHostAwayHandsTheLobbyOn(t *testing.T) {
+	h := newHarness(t, nil)
+	h.g.hostAway = 600 * time.Millisecond
+	host := h.create("Ann Host", "private", 2)
+	guest := h.join(host.Code, "Bob Guest")
+	hc, gc := h.connect(host), h.connect(guest)
+
+	// A reload: the socket closes and a new one opens at once.
+	_ = hc.c.Close(websocket.StatusGoingAway, "reload")
+	hc = h.connect(host)
+	time.Sleep(3 * h.g.hostAway)
+	if containsType(h.readLog(host.MatchID), events.TypeHostAway) {
+		t.Fatal("a reload handed the lobby on")
+	}
+	if v := hc.lastState(); !v.Host {
+		t.Fatal("the host lost the lobby on a reload")
+	}
+
+	// The host closes the page for good.
+	_ = hc.c.Close(websocket.StatusGoingAway, "tab closed")
+	if v := gc.waitState(func(v *game.View) bool { return v.Host }); len(v.Lobby.Players) != 2 {
+		t.Errorf("after the host went away, Bob's lobby: %+v", v.Lobby)
+	}
+	if !containsType(h.readLog(host.MatchID), events.TypeHostAway) {
+		t.Error("no host.away in the log")
+	}
+	back := h.connect(host)
+	if v := back.lastState(); v.Host || v.You != host.Seat {
+		t.Errorf("Ann back: host %v, seat %s; want a guest in seat %s", v.Host, v.You, host.Seat)
+	}
+	h.start(guest)
+	h.state(host.MatchID, func(s *game.State) bool { return s.Phase == events.PhaseAnswering && humans(s) == 2 })
 }

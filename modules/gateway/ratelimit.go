@@ -314,6 +314,13 @@ func (l *clientLimits) openSeat(matchID, seat string) (release func(), ok bool) 
 	}), true
 }
 
+// seatOpen reports whether seat of matchID has a socket open here.
+func (l *clientLimits) seatOpen(matchID, seat string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seats[matchID+"/"+seat] > 0
+}
+
 // errSeatSockets refuses a socket beyond sockets_per_seat.
 var errSeatSockets = &apiError{Status: http.StatusTooManyRequests, Code: "too_many_sockets",
 	Message: "This seat is open in too many tabs. Close one and reload."}

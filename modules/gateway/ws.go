@@ -145,6 +145,7 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	if refused == nil {
 		releaseSeat, ok := g.limits.openSeat(matchID, seat)
 		if ok {
+			defer g.watchHostAway(matchID, seat) // runs after the release below
 			defer releaseSeat()
 		} else {
 			refused = errSeatSockets
@@ -209,6 +210,52 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 	ss.mu.Unlock()
 	ss.writers.Wait()
 	ss.log.Debug("player disconnected")
+}
+
+// watchHostAway hands a private lobby on (host.away) when seat, its host,
+// still has no page open here hostAway after its last socket closed, and
+// another human is seated: guests need not wait out the idle timeout for a
+// host who closed the tab. A reload is back well within the time. A host
+// whose page is open on another instance only is taken for away (rare:
+// two tabs behind a balancer); a stopping gateway hands nothing on.
+func (g *Gateway) watchHostAway(matchID, seat string) {
+	if !g.isHost(matchID, seat) {
+		return
+	}
+	time.AfterFunc(g.hostAway, func() {
+		if g.draining.Load() || g.limits.seatOpen(matchID, seat) || !g.isHost(matchID, seat) {
+			return
+		}
+		env, err := events.New(matchID, events.SourceGateway, time.Now(), &events.HostAway{Seat: seat})
+		if err != nil {
+			return
+		}
+		e := g.store.entry(matchID)
+		if e == nil {
+			return
+		}
+		refused, aerr := g.decide(context.Background(), e, env)
+		switch {
+		case aerr != nil:
+			g.logger.Warn("handing an away host's lobby on failed", "match_id", matchID, "seat", seat, "err", aerr.Code)
+		case refused == nil:
+			g.logger.Info("host away: lobby handed on", "match_id", matchID, "seat", seat)
+		}
+	})
+}
+
+// isHost reports whether seat hosts matchID's private lobby, as this
+// instance's fold has it.
+func (g *Gateway) isHost(matchID, seat string) bool {
+	e := g.store.entry(matchID)
+	if e == nil {
+		return false
+	}
+	host := false
+	e.read(func(s *game.State) {
+		host = s.Phase == events.PhaseLobby && s.Settings.Mode == events.ModePrivate && s.Host == seat
+	})
+	return host
 }
 
 // authenticate returns the seat the token belongs to in the match, or why

@@ -88,6 +88,7 @@ const TYPE_LABEL = {
   "match.ended": "Match ended",
   "rematch.created": "Rematch created",
   "window.extended": "Clock paused",
+  "host.away": "Host away",
 };
 
 /** What a timeline entry says: a timer that opens the next round reads "Round N started". */

@@ -33,6 +33,7 @@ type Orchestrator struct {
 	logger  *slog.Logger
 	metrics *metrics
 	now     func() time.Time
+	started time.Time // when this process's orchestrator was built: what the log holds from before is from before a restart
 
 	producer *kgo.Client
 	clock    *kafka.Group
@@ -61,7 +62,7 @@ func New(clients *kafka.Clients, reg prometheus.Registerer, logger *slog.Logger)
 		return nil, err
 	}
 	return &Orchestrator{
-		clients: clients, logger: logger.With("module", "orchestrator"), metrics: m, now: time.Now,
+		clients: clients, logger: logger.With("module", "orchestrator"), metrics: m, now: time.Now, started: time.Now(),
 		humans: NewHumanPlay(), parts: map[int32]*fold.Partition{}, matches: map[string]*match{},
 	}, nil
 }
@@ -122,14 +123,24 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 	if err != nil {
 		return err
 	}
+	// lastSeen is the last record anyone wrote to these partitions before
+	// this process started: the log's silence from then to now is how long
+	// the clock was down, even when players typed again before the
+	// partitions came to it. (Records of after the start are left out; an
+	// instance that ran all along and takes over others' partitions finds
+	// none older than its start, and extends nothing: the gateways were up,
+	// so no one lost time.)
 	var lastMu sync.Mutex
-	var lastSeen time.Time // the last record anyone wrote to these partitions
-	tail, _, err := fold.Tail(ctx, o.clients, parts, from, func(part *fold.Partition, r *kgo.Record, out fold.Outcome, err error) {
+	var lastSeen time.Time
+	seen := func(t time.Time) {
 		lastMu.Lock()
-		if r.Timestamp.After(lastSeen) {
-			lastSeen = r.Timestamp
+		if t.Before(o.started) && t.After(lastSeen) {
+			lastSeen = t
 		}
 		lastMu.Unlock()
+	}
+	tail, _, err := fold.Tail(ctx, o.clients, parts, from, func(part *fold.Partition, r *kgo.Record, out fold.Outcome, err error) {
+		seen(r.Timestamp)
 		if err != nil {
 			return
 		}
@@ -147,9 +158,7 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 	}
 	for _, part := range parts {
 		for _, m := range part.Matches {
-			if m.State.UpdatedAt.After(lastSeen) {
-				lastSeen = m.State.UpdatedAt
-			}
+			seen(m.State.UpdatedAt)
 		}
 	}
 	now := o.now()
@@ -175,8 +184,12 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 			live++
 		}
 	}
+	var silent time.Duration // 0: nothing from before this process's start
+	if !lastSeen.IsZero() {
+		silent = now.Sub(lastSeen).Round(time.Millisecond)
+	}
 	o.logger.Info("partitions assigned", "partitions", ps, "live_matches", live, "tail_records", tail,
-		"log_silent_for", now.Sub(lastSeen).Round(time.Millisecond), "windows_extended", extended, "took", time.Since(start))
+		"log_silent_for", silent, "windows_extended", extended, "took", time.Since(start))
 	return nil
 }
 

@@ -395,7 +395,7 @@ func (v *verdicts) forget(id string, ch chan verdict) {
 
 // publishTimeout bounds one produce, and the wait for its verdict; the
 // client is told to retry after it.
-const publishTimeout = 10 * time.Second
+const publishTimeout = kafka.DefaultPublishTimeout
 
 // errNoVerdict is the verdict of an action the fold did not judge within
 // verdictWait: it may still count, and a retry with the same id is safe.

@@ -77,7 +77,8 @@ type Producer interface {
 	ProduceSync(ctx context.Context, rs ...*kgo.Record) kgo.ProduceResults
 }
 
-// DefaultPublishTimeout bounds one publish of a handler's outputs.
+// DefaultPublishTimeout bounds one publish: of a handler's outputs, of the
+// orchestrator's clock, of a player's action.
 const DefaultPublishTimeout = 10 * time.Second
 
 // Events adapts h to a record Handler. A record that does not decode is

@@ -357,7 +357,7 @@ func (o *Orchestrator) tick(id string) {
 }
 
 // publishTimeout bounds one publish of the clock; a failed one is retried.
-const publishTimeout = 10 * time.Second
+const publishTimeout = kafka.DefaultPublishTimeout
 
 // extensionDone reports whether the extension e is in s, or no longer
 // applies (the window it was for has closed).

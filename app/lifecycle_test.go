@@ -1,11 +1,9 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 )
 
 // journal records what the fake services did, in order.
@@ -92,34 +91,16 @@ func (f *fakeService) Stop(context.Context) error {
 	return nil
 }
 
-// syncBuffer is a log sink safe for the lifecycle's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type lifecycleRig struct {
 	j     *journal
 	ready *atomic.Bool
-	logs  *syncBuffer
+	logs  *arenatest.Buffer
 	lc    *lifecycle
 	fakes map[string]*fakeService
 }
 
 func newRig(names ...string) *lifecycleRig {
-	r := &lifecycleRig{j: &journal{}, ready: new(atomic.Bool), logs: &syncBuffer{}, fakes: map[string]*fakeService{}}
+	r := &lifecycleRig{j: &journal{}, ready: new(atomic.Bool), logs: &arenatest.Buffer{}, fakes: map[string]*fakeService{}}
 	var services []Service
 	for _, n := range names {
 		f := &fakeService{name: n, j: r.j, ready: r.ready}
@@ -144,15 +125,10 @@ func (r *lifecycleRig) waitReady(t *testing.T) {
 	waitFor(t, "readiness", func() bool { return r.ready.Load() })
 }
 
+// waitFor polls cond for up to 30 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	arenatest.WaitFor(t, 30*time.Second, 5*time.Millisecond, what, cond)
 }
 
 func result(t *testing.T, done <-chan error) error {
@@ -351,7 +327,7 @@ func (p *drainProbe) Stop(context.Context) error {
 func TestServerReadinessFalseWhileDrainingAndStopsAfterModules(t *testing.T) {
 	cfg := config.Default()
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	d := &deps{cfg: cfg, logger: slog.New(slog.NewTextHandler(io.Discard, nil)), registry: prometheus.NewRegistry(),
+	d := &deps{cfg: cfg, logger: discardLogger(), registry: prometheus.NewRegistry(),
 		mux: http.NewServeMux(), ready: new(atomic.Bool)}
 	svc, err := newServer(d)
 	if err != nil {

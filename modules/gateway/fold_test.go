@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
@@ -28,11 +29,7 @@ import (
 // monotonic noise, for comparing two clients.
 func viewJSON(t *testing.T, v *game.View) string {
 	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return arenatest.JSON(t, v)
 }
 
 // sameView waits until both clients' newest views have the same version,
@@ -151,20 +148,6 @@ func totalRecords(t *testing.T, h *harness) int64 {
 	var n int64
 	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	return n
-}
-
-// publishAt appends a fact with envelope time at: the log's clock.
-func (h *harness) publishAt(matchID string, at time.Time, p events.Payload) {
-	h.t.Helper()
-	e, err := events.New(matchID, events.SourceOrchestrator, at, p)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := kafka.Publish(ctx, h.pub, h.be.clients.Topics.MatchEvents, "", e); err != nil {
-		h.t.Fatal(err)
-	}
 }
 
 // TestFinishedMatchLeavesLiveSet: once the log's clock is past a finished

@@ -140,34 +140,30 @@ func TestServerTimeouts(t *testing.T) {
 	addr := startServer(t, func(h *config.HTTP) {
 		h.Timeouts = config.Timeouts{ReadHeader: 200 * time.Millisecond, Read: 300 * time.Millisecond, Write: time.Second, Idle: 300 * time.Millisecond}
 	})
-	t.Run("slow body", func(t *testing.T) {
+	dial := func(t *testing.T) net.Conn {
+		t.Helper()
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer c.Close()
-		_, _ = io.WriteString(c, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab")
-		if !closedWithin(c, 2*time.Second) {
-			t.Fatal("a request dribbling its body is still open after 2 s (read timeout 300ms)")
-		}
-	})
-	t.Run("slow headers", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_, _ = io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost")
-		if !closedWithin(c, 2*time.Second) {
-			t.Fatal("half a header is still open after 2 s")
-		}
-	})
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	for _, tc := range []struct{ name, sent, stillOpen string }{
+		{"slow body", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab",
+			"a request dribbling its body is still open after 2 s (read timeout 300ms)"},
+		{"slow headers", "GET /healthz HTTP/1.1\r\nHost", "half a header is still open after 2 s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t)
+			_, _ = io.WriteString(c, tc.sent)
+			if !closedWithin(c, 2*time.Second) {
+				t.Fatal(tc.stillOpen)
+			}
+		})
+	}
 	t.Run("idle keep-alive", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t)
 		if st := rawGet(t, c, bufio.NewReader(c)); st != "200 OK" {
 			t.Fatal(st)
 		}

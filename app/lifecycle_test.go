@@ -38,6 +38,14 @@ func (j *journal) all() []string {
 	return slices.Clone(j.lines)
 }
 
+// expect fails the test unless the journal holds want, in order.
+func (j *journal) expect(t *testing.T, want []string) {
+	t.Helper()
+	if got := j.all(); !slices.Equal(got, want) {
+		t.Fatalf("journal:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
 // fakeService is a module whose behaviour each test sets. It writes to the
 // journal what happened and whether the process was ready at the time.
 type fakeService struct {
@@ -165,9 +173,7 @@ func TestLifecycleStartsInOrderAndStopsInReverse(t *testing.T) {
 		"run-end broker ready=false",
 		"stop broker ready=false",
 	}
-	if got := r.j.all(); !slices.Equal(got, want) {
-		t.Fatalf("journal:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	r.j.expect(t, want)
 	if r.ready.Load() {
 		t.Fatal("still ready after the lifecycle returned")
 	}
@@ -259,9 +265,7 @@ func TestLifecycleFailedStartStopsWhatStarted(t *testing.T) {
 		"stop server ready=false",
 		"stop broker ready=false",
 	}
-	if got := r.j.all(); !slices.Equal(got, want) {
-		t.Fatalf("journal:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	r.j.expect(t, want)
 	if !strings.Contains(r.logs.String(), `msg="module failed to start" module=topics`) {
 		t.Errorf("log does not name the module:\n%s", r.logs.String())
 	}
@@ -278,9 +282,7 @@ func TestLifecycleSignalDuringStartIsAStop(t *testing.T) {
 		t.Fatalf("run = %v, want nil: a signal while starting is not a failure", err)
 	}
 	want := []string{"start server ready=false", "start topics ready=false", "stop server ready=false"}
-	if got := r.j.all(); !slices.Equal(got, want) {
-		t.Fatalf("journal %v, want %v", got, want)
-	}
+	r.j.expect(t, want)
 }
 
 func TestLifecycleModuleThatIgnoresStopDoesNotHangShutdown(t *testing.T) {

@@ -65,25 +65,28 @@ func rawGet(t *testing.T, c net.Conn, r *bufio.Reader) string {
 	return res.Status
 }
 
+// dial opens a TCP connection to addr, closed when the test ends.
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 func TestConnectionCapAnswers503(t *testing.T) {
 	addr := startServer(t, func(h *config.HTTP) { h.Limits.MaxConnections = 3 })
 	var held []net.Conn
 	for range 3 {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, addr)
 		if st := rawGet(t, c, bufio.NewReader(c)); st != "200 OK" {
 			t.Fatalf("connection within the cap: %s", st)
 		}
 		held = append(held, c)
 	}
-	over, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer over.Close()
+	over := dial(t, addr)
 	if st := rawGet(t, over, bufio.NewReader(over)); st != "503 Service Unavailable" {
 		t.Fatalf("connection over the cap: %s, want 503", st)
 	}
@@ -91,10 +94,7 @@ func TestConnectionCapAnswers503(t *testing.T) {
 	held[0].Close()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := dial(t, addr)
 		st := rawGet(t, c, bufio.NewReader(c))
 		c.Close()
 		if st == "200 OK" {
@@ -140,34 +140,21 @@ func TestServerTimeouts(t *testing.T) {
 	addr := startServer(t, func(h *config.HTTP) {
 		h.Timeouts = config.Timeouts{ReadHeader: 200 * time.Millisecond, Read: 300 * time.Millisecond, Write: time.Second, Idle: 300 * time.Millisecond}
 	})
-	t.Run("slow body", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_, _ = io.WriteString(c, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab")
-		if !closedWithin(c, 2*time.Second) {
-			t.Fatal("a request dribbling its body is still open after 2 s (read timeout 300ms)")
-		}
-	})
-	t.Run("slow headers", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		_, _ = io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost")
-		if !closedWithin(c, 2*time.Second) {
-			t.Fatal("half a header is still open after 2 s")
-		}
-	})
+	for _, tc := range []struct{ name, sent, stillOpen string }{
+		{"slow body", "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab",
+			"a request dribbling its body is still open after 2 s (read timeout 300ms)"},
+		{"slow headers", "GET /healthz HTTP/1.1\r\nHost", "half a header is still open after 2 s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := dial(t, addr)
+			_, _ = io.WriteString(c, tc.sent)
+			if !closedWithin(c, 2*time.Second) {
+				t.Fatal(tc.stillOpen)
+			}
+		})
+	}
 	t.Run("idle keep-alive", func(t *testing.T) {
-		c, err := net.Dial("tcp", addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		c := dial(t, addr)
 		if st := rawGet(t, c, bufio.NewReader(c)); st != "200 OK" {
 			t.Fatal(st)
 		}

@@ -6,7 +6,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 	"github.com/arena-hq/arena/modules/kafka"
 )
 
@@ -121,14 +121,7 @@ func declaredSeries(t *testing.T, root string) series {
 // client label.
 func gatheredSeries(t *testing.T, s series) {
 	t.Helper()
-	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := kafkatest.StartBroker(t, 0, discardLogger())
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	clients, err := kafka.NewClients(config.Kafka{}, []string{b.Addr()}, reg, slog.New(slog.DiscardHandler))

@@ -1,11 +1,9 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 )
 
 // journal records what the fake services did, in order.
@@ -37,6 +36,14 @@ func (j *journal) all() []string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	return slices.Clone(j.lines)
+}
+
+// expect fails the test unless the journal holds want, in order.
+func (j *journal) expect(t *testing.T, want []string) {
+	t.Helper()
+	if got := j.all(); !slices.Equal(got, want) {
+		t.Fatalf("journal:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
 
 // fakeService is a module whose behaviour each test sets. It writes to the
@@ -92,34 +99,16 @@ func (f *fakeService) Stop(context.Context) error {
 	return nil
 }
 
-// syncBuffer is a log sink safe for the lifecycle's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type lifecycleRig struct {
 	j     *journal
 	ready *atomic.Bool
-	logs  *syncBuffer
+	logs  *arenatest.Buffer
 	lc    *lifecycle
 	fakes map[string]*fakeService
 }
 
 func newRig(names ...string) *lifecycleRig {
-	r := &lifecycleRig{j: &journal{}, ready: new(atomic.Bool), logs: &syncBuffer{}, fakes: map[string]*fakeService{}}
+	r := &lifecycleRig{j: &journal{}, ready: new(atomic.Bool), logs: &arenatest.Buffer{}, fakes: map[string]*fakeService{}}
 	var services []Service
 	for _, n := range names {
 		f := &fakeService{name: n, j: r.j, ready: r.ready}
@@ -144,15 +133,10 @@ func (r *lifecycleRig) waitReady(t *testing.T) {
 	waitFor(t, "readiness", func() bool { return r.ready.Load() })
 }
 
+// waitFor polls cond for up to 30 s.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	arenatest.WaitFor(t, 30*time.Second, 5*time.Millisecond, what, cond)
 }
 
 func result(t *testing.T, done <-chan error) error {
@@ -189,9 +173,7 @@ func TestLifecycleStartsInOrderAndStopsInReverse(t *testing.T) {
 		"run-end broker ready=false",
 		"stop broker ready=false",
 	}
-	if got := r.j.all(); !slices.Equal(got, want) {
-		t.Fatalf("journal:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	r.j.expect(t, want)
 	if r.ready.Load() {
 		t.Fatal("still ready after the lifecycle returned")
 	}
@@ -283,9 +265,7 @@ func TestLifecycleFailedStartStopsWhatStarted(t *testing.T) {
 		"stop server ready=false",
 		"stop broker ready=false",
 	}
-	if got := r.j.all(); !slices.Equal(got, want) {
-		t.Fatalf("journal:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	r.j.expect(t, want)
 	if !strings.Contains(r.logs.String(), `msg="module failed to start" module=topics`) {
 		t.Errorf("log does not name the module:\n%s", r.logs.String())
 	}
@@ -302,9 +282,7 @@ func TestLifecycleSignalDuringStartIsAStop(t *testing.T) {
 		t.Fatalf("run = %v, want nil: a signal while starting is not a failure", err)
 	}
 	want := []string{"start server ready=false", "start topics ready=false", "stop server ready=false"}
-	if got := r.j.all(); !slices.Equal(got, want) {
-		t.Fatalf("journal %v, want %v", got, want)
-	}
+	r.j.expect(t, want)
 }
 
 func TestLifecycleModuleThatIgnoresStopDoesNotHangShutdown(t *testing.T) {
@@ -351,7 +329,7 @@ func (p *drainProbe) Stop(context.Context) error {
 func TestServerReadinessFalseWhileDrainingAndStopsAfterModules(t *testing.T) {
 	cfg := config.Default()
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	d := &deps{cfg: cfg, logger: slog.New(slog.NewTextHandler(io.Discard, nil)), registry: prometheus.NewRegistry(),
+	d := &deps{cfg: cfg, logger: discardLogger(), registry: prometheus.NewRegistry(),
 		mux: http.NewServeMux(), ready: new(atomic.Bool)}
 	svc, err := newServer(d)
 	if err != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -14,7 +13,7 @@ import (
 	"time"
 
 	"github.com/arena-hq/arena/config"
-	"github.com/arena-hq/arena/modules/kafka"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 )
 
 func TestVersionFlag(t *testing.T) {
@@ -185,14 +184,7 @@ func TestUnknownEnvWarnedCLI(t *testing.T) {
 // says so at start, one ERROR line per model naming the robots, the model and
 // the server's answer, instead of playing matches with "(no answer)".
 func TestServeNamesAnUnusableModelAtStart(t *testing.T) {
-	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := kafkatest.StartBroker(t, 0, discardLogger())
 	srv, _ := fakeModelServer(t, "gpt-4o-mini")
 	env := []string{"ARENA_KAFKA_BROKERS=" + b.Addr(), "ARENA_HTTP_ADDR=" + freeAddr(t),
 		"ARENA_LLM_PROVIDER=openai", "ARENA_LLM_BASE_URL=" + srv.URL + "/v1", "ARENA_LLM_MAX_RETRIES=0"}

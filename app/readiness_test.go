@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 )
 
 // checker is a module whose readiness the test sets.
@@ -34,7 +35,7 @@ func (*checker) Run(ctx context.Context) error {
 func (*checker) Stop(context.Context) error { return nil }
 
 func TestReadyzSaysWhichModuleCannotWorkAndWhy(t *testing.T) {
-	var logs syncBuffer
+	var logs arenatest.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	cfg := config.Default()
 	cfg.HTTP.Addr = "127.0.0.1:0"

@@ -17,6 +17,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/internal/arenatest"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 	"github.com/arena-hq/arena/internal/replay"
 	"github.com/arena-hq/arena/internal/seed"
 	"github.com/arena-hq/arena/modules/events"
@@ -37,7 +38,7 @@ func startTestLog(t *testing.T) *testLog {
 	t.Helper()
 	cfg := config.Default()
 	cfg.Kafka.Partitions = 3
-	b := arenatest.StartBroker(t, 3, discardLogger())
+	b := kafkatest.StartBroker(t, 3, discardLogger())
 	clients, err := kafka.NewClients(cfg.Kafka, []string{b.Addr()}, nil, discardLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -86,11 +87,7 @@ func oneMatch(t *testing.T, cfg config.Config, n int64) seed.Match {
 
 func stateJSON(t *testing.T, s *game.State) string {
 	t.Helper()
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return arenatest.JSON(t, s)
 }
 
 func TestReplayMatchFoldsOnlyThatMatchInLogOrder(t *testing.T) {

@@ -1,8 +1,6 @@
 package app
 
 import (
-	"io"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -102,7 +100,7 @@ func TestBuiltServicesAreNamedAfterTheirModules(t *testing.T) {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.HTTP.Addr = "127.0.0.1:0"
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logger := discardLogger()
 	clients, err := kafka.NewClients(cfg.Kafka, cfg.BrokerAddrs(), nil, logger)
 	if err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -12,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/kafka"
 )
@@ -20,14 +20,7 @@ import (
 // whose topics were altered by hand, then with --fix; and start-up refuses
 // topics grown under data (issue 12 item 5).
 func TestTopicsCLI(t *testing.T) {
-	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", Partitions: 3}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := kafkatest.StartBroker(t, 3, discardLogger())
 	dir := t.TempDir()
 	env := []string{"ARENA_KAFKA_BROKERS=" + b.Addr(), "ARENA_KAFKA_PARTITIONS=3"}
 	topics := events.TopicNames("")

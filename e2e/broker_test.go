@@ -1,9 +1,7 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -13,7 +11,7 @@ import (
 )
 
 // Fast robots: this test is about the broker, not the robots.
-const brokerKillConfig = `
+var brokerKillConfig = `
 kafka:
   embedded_addr: %s
   partitions: 2
@@ -27,11 +25,7 @@ game:
   vote_window: 10s
   results_pause: 300ms
 robot: {human_timing: false} # every robot answers (docs/robots.md)
-robots:
-  - {id: b-student, name: Maya, model: scripted, system_prompt: You are Maya., delay: {min: 500ms, max: 1s}, typing_cps: 200}
-  - {id: b-scientist, name: Viktor, model: scripted, system_prompt: You are Viktor., delay: {min: 500ms, max: 1s}, typing_cps: 200}
-  - {id: b-artist, name: Luna, model: scripted, system_prompt: You are Luna., delay: {min: 500ms, max: 1s}, typing_cps: 200}
-prompts:
+` + robotsYAML("b-", "500ms", "1s", 200) + `prompts:
   - What's your favorite memory?
   - What did you have for breakfast?
 `
@@ -45,10 +39,7 @@ prompts:
 func TestSplitRolesSurviveBrokerKill9(t *testing.T) {
 	brokerAddr := freeAddr(t)
 	dir := t.TempDir()
-	configFile := filepath.Join(dir, "arena.yaml")
-	if err := os.WriteFile(configFile, []byte(fmt.Sprintf(brokerKillConfig, brokerAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	configFile := writeConfig(t, dir, fmt.Sprintf(brokerKillConfig, brokerAddr))
 	dataDir := filepath.Join(dir, "data")
 	startBroker := func(name string) *proc {
 		b := start(t, name, nil, "broker", "--config", configFile, "--addr", brokerAddr, "--data-dir", dataDir)
@@ -114,17 +105,7 @@ func TestSplitRolesSurviveBrokerKill9(t *testing.T) {
 	}
 	t.Logf("broker kill -9 and restart: the match was moving again %s after the kill", recovered.Round(time.Millisecond))
 
-	stdout, stderr, code := run(t, nil, "replay", host.seat.MatchID, "--json", "--config", configFile, "--data-dir", dataDir)
-	if code != 0 {
-		t.Fatalf("replay exited %d: %s", code, stderr)
-	}
-	var replayed struct {
-		Events []events.Envelope `json:"events"`
-		State  *game.State       `json:"state"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &replayed); err != nil {
-		t.Fatal(err)
-	}
+	replayed := replayJSON(t, configFile, dataDir, host.seat.MatchID)
 	st := replayed.State
 	if st.Phase != events.PhaseFinished || st.EndReason != events.EndCompleted || len(st.Rounds) != 2 {
 		t.Fatalf("replayed match: phase %s, end %q, %d rounds", st.Phase, st.EndReason, len(st.Rounds))

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -17,7 +16,7 @@ import (
 
 // Quick matches of one human and three fast robots, so that several
 // matches finish within seconds.
-const crashConfig = `
+var crashConfig = `
 kafka:
   embedded_addr: %s
   partitions: 3
@@ -32,26 +31,7 @@ game:
   results_pause: 200ms
   lobby_wait: 500ms
 robot: {human_timing: false} # every robot answers (docs/robots.md)
-robots:
-  - id: fast-student
-    name: Maya
-    model: scripted
-    system_prompt: You are Maya, a student.
-    delay: {min: 200ms, max: 600ms}
-    typing_cps: 300
-  - id: fast-scientist
-    name: Viktor
-    model: scripted
-    system_prompt: You are Viktor, a scientist.
-    delay: {min: 200ms, max: 600ms}
-    typing_cps: 300
-  - id: fast-artist
-    name: Luna
-    model: scripted
-    system_prompt: You are Luna, an artist.
-    delay: {min: 200ms, max: 600ms}
-    typing_cps: 300
-prompts:
+` + robotsYAML("fast-", "200ms", "600ms", 300) + `prompts:
   - What's your favorite memory?
   - What did you have for breakfast?
 `
@@ -108,11 +88,8 @@ func getJSON(t *testing.T, url string, out any) bool {
 // `arena replay --json` folds them from the log.
 func TestServeAllSurvivesKill9(t *testing.T) {
 	dir := t.TempDir()
-	configFile := filepath.Join(dir, "arena.yaml")
 	brokerAddr, httpAddr := freeAddr(t), freeAddr(t)
-	if err := os.WriteFile(configFile, []byte(fmt.Sprintf(crashConfig, brokerAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	configFile := writeConfig(t, dir, fmt.Sprintf(crashConfig, brokerAddr))
 	dataDir := filepath.Join(dir, "data")
 	first := startServeAll(t, "serve-1", configFile, dataDir, httpAddr)
 
@@ -172,17 +149,7 @@ func TestServeAllSurvivesKill9(t *testing.T) {
 	var states []*game.State
 	events0 := 0
 	for _, id := range all {
-		stdout, stderr, code := run(t, nil, "replay", id, "--json", "--config", configFile, "--data-dir", dataDir)
-		if code != 0 {
-			t.Fatalf("replay %s exited %d: %s", id, code, stderr)
-		}
-		var replayed struct {
-			Events []events.Envelope `json:"events"`
-			State  *game.State       `json:"state"`
-		}
-		if err := json.Unmarshal([]byte(stdout), &replayed); err != nil {
-			t.Fatal(err)
-		}
+		replayed := replayJSON(t, configFile, dataDir, id)
 		events0 += len(replayed.Events)
 		st := replayed.State
 		if st.Phase != events.PhaseFinished || st.EndReason != events.EndCompleted {

@@ -65,10 +65,7 @@ func soleOwner(adm *kadm.Client, partitions int, groups ...string) (bool, string
 func TestGroupsRecoverFromKillRestartKill(t *testing.T) {
 	brokerAddr := freeAddr(t)
 	dir := t.TempDir()
-	configFile := filepath.Join(dir, "arena.yaml")
-	if err := os.WriteFile(configFile, []byte(fmt.Sprintf(groupsConfig, brokerAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	configFile := writeConfig(t, dir, fmt.Sprintf(groupsConfig, brokerAddr))
 	broker := start(t, "broker", nil, "broker", "--config", configFile, "--addr", brokerAddr, "--data-dir", filepath.Join(dir, "data"))
 	waitListening(t, broker, brokerAddr)
 	cl, err := kgo.NewClient(kgo.SeedBrokers(brokerAddr))

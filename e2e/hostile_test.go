@@ -2,10 +2,8 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -70,11 +68,8 @@ func hostileFrames() [][]byte {
 // hostile frames reaches the log.
 func TestHostileClientsDoNotDisturbOthers(t *testing.T) {
 	dir := t.TempDir()
-	configFile := filepath.Join(dir, "arena.yaml")
 	brokerAddr, httpAddr := freeAddr(t), freeAddr(t)
-	if err := os.WriteFile(configFile, []byte(fmt.Sprintf(crashConfig, brokerAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	configFile := writeConfig(t, dir, fmt.Sprintf(crashConfig, brokerAddr))
 	srv := startServeAll(t, "serve", configFile, filepath.Join(dir, "data"), httpAddr)
 
 	// The attackers hold real seats: a token gets them past the handshake.
@@ -137,16 +132,7 @@ func TestHostileClientsDoNotDisturbOthers(t *testing.T) {
 	}
 
 	// Nothing hostile reached the attackers' match log.
-	stdout, stderr, code := run(t, nil, "replay", attacker.seat.MatchID, "--json", "--config", configFile, "--data-dir", filepath.Join(dir, "data"))
-	if code != 0 {
-		t.Fatalf("replay exited %d: %s", code, stderr)
-	}
-	var replayed struct {
-		Events []events.Envelope `json:"events"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &replayed); err != nil {
-		t.Fatal(err)
-	}
+	replayed := replayJSON(t, configFile, filepath.Join(dir, "data"), attacker.seat.MatchID)
 	for _, e := range replayed.Events {
 		if e.Source == events.SourceGateway && e.Type != events.TypeMatchCreated && e.Type != events.TypePlayerJoined {
 			t.Errorf("a hostile frame reached the log: %s %s", e.Type, e.Data)

@@ -71,11 +71,8 @@ func flood(t *testing.T, url string, d time.Duration, body func(i int) string) m
 // address creates a match and plays it to the end.
 func TestOneClientCannotExhaustTheServer(t *testing.T) {
 	dir := t.TempDir()
-	configFile := filepath.Join(dir, "arena.yaml")
 	brokerAddr, httpAddr := freeAddr(t), freeAddr(t)
-	if err := os.WriteFile(configFile, []byte(fmt.Sprintf(crashConfig, brokerAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	configFile := writeConfig(t, dir, fmt.Sprintf(crashConfig, brokerAddr))
 	p := start(t, "serve", []string{"ARENA_HTTP_LIMITS_MAX_CONNECTIONS=300"},
 		"serve", "--all", "--config", configFile, "--data-dir", filepath.Join(dir, "data"), "--http-addr", httpAddr)
 	base := "http://" + httpAddr

@@ -76,13 +76,7 @@ func waitReady(t *testing.T, p *proc, base string) {
 // waitFor polls cond every 50ms until it holds, failing after limit.
 func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	arenatest.WaitFor(t, limit, 50*time.Millisecond, what, cond)
 }
 
 var httpClient = &http.Client{Timeout: 10 * time.Second}

@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,11 +33,8 @@ func restartConfig(brokerAddr string) string {
 // people leave blank).
 func TestRestartInAnsweringExtendsTheWindow(t *testing.T) {
 	dir := t.TempDir()
-	configFile := filepath.Join(dir, "arena.yaml")
 	brokerAddr, httpAddr := freeAddr(t), freeAddr(t)
-	if err := os.WriteFile(configFile, []byte(restartConfig(brokerAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	configFile := writeConfig(t, dir, restartConfig(brokerAddr))
 	dataDir := filepath.Join(dir, "data")
 	first := startServeAll(t, "serve-1", configFile, dataDir, httpAddr)
 

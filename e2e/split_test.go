@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -25,7 +24,7 @@ import (
 // robot killed a moment after it took its commands is surely killed
 // mid-command; the answer window leaves room for the 6 s session timeout of
 // the robot groups plus a full redo.
-const splitConfig = `
+var splitConfig = `
 kafka:
   embedded_addr: %s
   partitions: 1
@@ -42,26 +41,7 @@ game:
 log:
   level: info
 robot: {human_timing: false} # every robot answers (docs/robots.md)
-robots:
-  - id: e2e-student
-    name: Maya
-    model: scripted
-    system_prompt: You are Maya, a student.
-    delay: {min: 6s, max: 7s}
-    typing_cps: 80
-  - id: e2e-scientist
-    name: Viktor
-    model: scripted
-    system_prompt: You are Viktor, a scientist.
-    delay: {min: 6s, max: 7s}
-    typing_cps: 80
-  - id: e2e-artist
-    name: Luna
-    model: scripted
-    system_prompt: You are Luna, an artist.
-    delay: {min: 6s, max: 7s}
-    typing_cps: 80
-prompts:
+` + robotsYAML("e2e-", "6s", "7s", 80) + `prompts:
   - What's your favorite memory?
   - What did you have for breakfast?
   - Where would you go tomorrow?
@@ -140,10 +120,7 @@ func groupMembers(t *testing.T, adm *kadm.Client) (map[string]int, bool) {
 func TestSplitRolesSurviveRobotKill(t *testing.T) {
 	brokerAddr := freeAddr(t)
 	dir := t.TempDir()
-	configFile := filepath.Join(dir, "arena.yaml")
-	if err := os.WriteFile(configFile, []byte(fmt.Sprintf(splitConfig, brokerAddr)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	configFile := writeConfig(t, dir, fmt.Sprintf(splitConfig, brokerAddr))
 	dataDir := filepath.Join(dir, "data")
 	broker := start(t, "broker", nil, "broker", "--config", configFile, "--addr", brokerAddr, "--data-dir", dataDir)
 	waitListening(t, broker, brokerAddr)
@@ -294,17 +271,7 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 		failover.Round(time.Millisecond), redone.Round(time.Millisecond))
 
 	// The log, as `arena replay --json` folds it.
-	stdout, stderr, code := run(t, nil, "replay", matchID, "--json", "--config", configFile, "--data-dir", dataDir)
-	if code != 0 {
-		t.Fatalf("replay exited %d: %s", code, stderr)
-	}
-	var replayed struct {
-		Events []events.Envelope `json:"events"`
-		State  *game.State       `json:"state"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &replayed); err != nil {
-		t.Fatalf("replay --json: %v", err)
-	}
+	replayed := replayJSON(t, configFile, dataDir, matchID)
 	st := replayed.State
 	if st == nil || st.Phase != events.PhaseFinished || st.EndReason != events.EndCompleted {
 		t.Fatalf("replayed match did not complete: %+v", st)
@@ -444,10 +411,7 @@ func TestSplitRolesSurviveRobotKill(t *testing.T) {
 	// and its offset commit) become copies with the same event ids, which
 	// the reducer drops. Deliver every robot reply of the match again.
 	redelivered := redeliverRobotEvents(t, cl, brokerAddr, matchID)
-	var again struct {
-		Events []events.Envelope `json:"events"`
-		State  *game.State       `json:"state"`
-	}
+	var again replayOutput
 	waitFor(t, 30*time.Second, "the bridge to pass the redelivered replies on", func() bool {
 		stdout, _, code := run(t, nil, "replay", matchID, "--json", "--config", configFile, "--data-dir", dataDir)
 		return code == 0 && json.Unmarshal([]byte(stdout), &again) == nil && len(again.Events) >= len(replayed.Events)+redelivered

@@ -1,8 +1,10 @@
 // Package arenatest holds what tests of several packages share: running
 // the arena binary as a real OS process (built once, a hermetic environment,
 // free loopback ports, stopped with its log on failure when the test ends),
-// an in-process embedded broker with arena's topics (Log), and the test
-// logger. Only tests import it.
+// a log sink safe for many goroutines (Buffer) and the test logger. Only
+// tests import it. It imports nothing of arena's, so that every package's
+// own tests may use it (modules/kafka's included); the in-process broker
+// is in its subpackage kafkatest.
 package arenatest
 
 import (

@@ -3,8 +3,6 @@ package fold
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -12,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/kafka"
@@ -23,19 +23,7 @@ import (
 // history never lists a match the log lost, and a watermark past the end
 // makes the partition fold from its start.
 func TestBootstrapDistrustsWhatTheLogNoLongerHas(t *testing.T) {
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", Partitions: parts}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
-	c, err := kafka.NewClients(config.Kafka{}, []string{b.Addr()}, nil, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := kafkatest.StartLog(t, config.Kafka{}, parts, arenatest.Logger()).Clients
 	cl, err := c.NewUnmetered("test")
 	if err != nil {
 		t.Fatal(err)
@@ -43,9 +31,6 @@ func TestBootstrapDistrustsWhatTheLogNoLongerHas(t *testing.T) {
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if _, err := kafka.EnsureTopics(ctx, cl, c.Topics, parts, 1); err != nil {
-		t.Fatal(err)
-	}
 	kept := idIn(t, 1)
 	lost := idIn(t, 1, kept)
 	// The log holds kept's creation (offset 0); lost's checkpoint claims

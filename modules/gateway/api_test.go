@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
@@ -70,18 +69,9 @@ func TestTokenNeverStored(t *testing.T) {
 }
 
 func TestQuickMatch(t *testing.T) {
-	// The only test that makes quick matches: quick play joins any open
-	// quick lobby, and the tests share a broker.
 	h := newHarness(t, func(c *config.Config) { c.Game.Humans = 2 })
-	// Close the lobbies an earlier run left open, as the orchestrator would.
-	closeLobbies := func() {
-		for _, id := range h.g.store.openQuick(time.Now()) {
-			h.publish(id, &events.MatchEnded{Reason: events.EndAbandoned})
-		}
-		eventually(t, "no quick lobby is open", func() bool { return len(h.g.store.openQuick(time.Now())) == 0 })
-	}
-	closeLobbies()
-	defer closeLobbies()
+	h.closeQuickLobbies()
+	defer h.closeQuickLobbies()
 	a := h.create("Ann", "quick", 0)
 	b := h.create("Bob", "", 0) // quick is the default mode
 	if a.Code != "" || b.MatchID != a.MatchID || b.Seat == a.Seat {

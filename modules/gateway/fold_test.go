@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
@@ -28,11 +29,7 @@ import (
 // monotonic noise, for comparing two clients.
 func viewJSON(t *testing.T, v *game.View) string {
 	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	return arenatest.JSON(t, v)
 }
 
 // sameView waits until both clients' newest views have the same version,
@@ -76,11 +73,7 @@ func TestGatewayStartedMidMatch(t *testing.T) {
 	h1 := newHarness(t, nil)
 	host, guest := h1.privateMatch()
 	id := host.MatchID
-	hc, gc := h1.connect(host), h1.connect(guest)
-	hc.answer(1, "one")
-	gc.answer(1, "two")
-	h1.robotsAnswer(id, 1)
-	s := h1.state(id, func(s *game.State) bool { return s.Phase == events.PhaseVoting })
+	hc, gc, s := h1.answerRound1(host, guest, "one", "two")
 	for _, seat := range s.Seats {
 		h1.publish(id, &events.VoteCast{Voter: seat.Letter, Seat: other(s, seat.Letter), Round: 1})
 	}
@@ -111,26 +104,34 @@ func TestGatewayStartedMidMatch(t *testing.T) {
 func firstOffset(t *testing.T, h *harness, id string) int64 {
 	t.Helper()
 	part := fold.Home([]byte(id), 3)
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.be.broker.Addr()),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{h.be.clients.Topics.MatchEvents: {part: kgo.NewOffset().AtStart()}}))
+	return awaitRecord(t, h, 10*time.Second, fmt.Sprintf("a record of %s in partition %d", id, part),
+		func(r *kgo.Record) bool { return string(r.Key) == id },
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{h.be.clients.Topics.MatchEvents: {part: kgo.NewOffset().AtStart()}})).Offset
+}
+
+// awaitRecord reads the log with a client of opts until a record satisfies
+// match, and returns the first that does; it fails the test after limit.
+func awaitRecord(t *testing.T, h *harness, limit time.Duration, what string, match func(*kgo.Record) bool, opts ...kgo.Opt) *kgo.Record {
+	t.Helper()
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(h.be.broker.Addr())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
 	defer cancel()
 	for {
 		fs := cl.PollFetches(ctx)
 		if ctx.Err() != nil {
-			t.Fatalf("no record of %s in partition %d", id, part)
+			t.Fatalf("timed out after %s waiting for %s", limit, what)
 		}
-		found := int64(-1)
+		var found *kgo.Record
 		fs.EachRecord(func(r *kgo.Record) {
-			if found < 0 && string(r.Key) == id {
-				found = r.Offset
+			if found == nil && match(r) {
+				found = r
 			}
 		})
-		if found >= 0 {
+		if found != nil {
 			return found
 		}
 	}
@@ -151,20 +152,6 @@ func totalRecords(t *testing.T, h *harness) int64 {
 	var n int64
 	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	return n
-}
-
-// publishAt appends a fact with envelope time at: the log's clock.
-func (h *harness) publishAt(matchID string, at time.Time, p events.Payload) {
-	h.t.Helper()
-	e, err := events.New(matchID, events.SourceOrchestrator, at, p)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := kafka.Publish(ctx, h.pub, h.be.clients.Topics.MatchEvents, "", e); err != nil {
-		h.t.Fatal(err)
-	}
 }
 
 // TestFinishedMatchLeavesLiveSet: once the log's clock is past a finished
@@ -265,29 +252,12 @@ func TestMisplacedRecord(t *testing.T) {
 // with id.
 func awaitDeadLetter(t *testing.T, h *harness, id string) *kgo.Record {
 	t.Helper()
-	cl, err := kgo.NewClient(kgo.SeedBrokers(h.be.broker.Addr()), kgo.ConsumeTopics(h.be.clients.Topics.DeadLetters),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for {
-		fs := cl.PollFetches(ctx)
-		if ctx.Err() != nil {
-			t.Fatalf("event %s never reached %s", id, h.be.clients.Topics.DeadLetters)
-		}
-		var found *kgo.Record
-		fs.EachRecord(func(r *kgo.Record) {
-			if e, err := events.Decode(r.Value); err == nil && e.ID == id {
-				found = r
-			}
-		})
-		if found != nil {
-			return found
-		}
-	}
+	return awaitRecord(t, h, 15*time.Second, "event "+id+" in "+h.be.clients.Topics.DeadLetters,
+		func(r *kgo.Record) bool {
+			e, err := events.Decode(r.Value)
+			return err == nil && e.ID == id
+		},
+		kgo.ConsumeTopics(h.be.clients.Topics.DeadLetters), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 }
 
 // TestTwoTabsOneSeat: the same seat's quick actions from two tabs get one

@@ -21,6 +21,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/internal/arenatest"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/game"
 	"github.com/arena-hq/arena/modules/kafka"
@@ -65,7 +66,7 @@ func kafkaBackend(t *testing.T) *backend {
 		shared = &backend{}
 		shared.err = func() error {
 			logger := testLogger()
-			l, err := arenatest.NewLog(config.Kafka{}, 3, "", logger)
+			l, err := kafkatest.NewLog(config.Kafka{}, 3, "", logger)
 			if err != nil {
 				return err
 			}
@@ -269,15 +270,24 @@ func (h *harness) state(matchID string, ok func(*game.State) bool) *game.State {
 // publish appends a fact to a match's log as the orchestrator would.
 func (h *harness) publish(matchID string, p events.Payload) {
 	h.t.Helper()
-	e, err := events.New(matchID, events.SourceOrchestrator, time.Now(), p)
-	if err != nil {
-		h.t.Fatal(err)
+	h.publishAt(matchID, time.Now(), p)
+}
+
+// publishAt appends a fact with envelope time at: the log's clock.
+func (h *harness) publishAt(matchID string, at time.Time, p events.Payload) {
+	h.t.Helper()
+	kafkatest.Publish(h.t, h.pub, h.be.clients.Topics.MatchEvents, events.SourceOrchestrator, matchID, at, p)
+}
+
+// closeQuickLobbies ends every open quick lobby, as the orchestrator would
+// once its wait ran out: quick play joins any open quick lobby, and the
+// tests share a broker, so a test of quick play starts and ends with none.
+func (h *harness) closeQuickLobbies() {
+	h.t.Helper()
+	for _, id := range h.g.store.openQuick(time.Now()) {
+		h.publish(id, &events.MatchEnded{Reason: events.EndAbandoned})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := kafka.Publish(ctx, h.pub, h.be.clients.Topics.MatchEvents, "", e); err != nil {
-		h.t.Fatal(err)
-	}
+	eventually(h.t, "no quick lobby is open", func() bool { return len(h.g.store.openQuick(time.Now())) == 0 })
 }
 
 // robotSeats lists the robot seats of a started match.
@@ -551,13 +561,7 @@ func (h *harness) metricValue(name string, labels map[string]string) float64 {
 // eventually polls cond for up to 10 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	arenatest.WaitFor(t, 10*time.Second, 10*time.Millisecond, what, cond)
 }
 
 // readLog returns every event of a match in match-events.

@@ -22,6 +22,19 @@ func onModel(model string) func(*config.Config) {
 	}
 }
 
+// answerRound1 connects both humans of a started two-human match, and every
+// seat answers round 1 (the humans with hostText and guestText). It returns
+// the humans' clients and the match once it is voting.
+func (h *harness) answerRound1(host, guest seatReply, hostText, guestText string) (hc, gc *client, s *game.State) {
+	h.t.Helper()
+	hc, gc = h.connect(host), h.connect(guest)
+	hc.answer(1, hostText)
+	gc.answer(1, guestText)
+	h.robotsAnswer(host.MatchID, 1)
+	s = h.state(host.MatchID, func(s *game.State) bool { return s.Phase == events.PhaseVoting })
+	return hc, gc, s
+}
+
 // playToEnd plays a started two-human match to its end: in round 1 everyone
 // answers and the host picks the guest, the guest and the second robot pick
 // the first robot, the first robot picks the host; in round 2 the timers run
@@ -29,11 +42,7 @@ func onModel(model string) func(*config.Config) {
 func (h *harness) playToEnd(host, guest seatReply) (r1, r2 string) {
 	h.t.Helper()
 	id := host.MatchID
-	hc, gc := h.connect(host), h.connect(guest)
-	hc.answer(1, "host answer")
-	gc.answer(1, "guest answer")
-	h.robotsAnswer(id, 1)
-	s := h.state(id, func(s *game.State) bool { return s.Phase == events.PhaseVoting })
+	hc, gc, s := h.answerRound1(host, guest, "host answer", "guest answer")
 	robots := robotSeats(s)
 	r1, r2 = robots[0], robots[1]
 	hc.vote(1, guest.Seat)

@@ -3,7 +3,6 @@ package gateway
 import (
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/modules/events"
@@ -15,16 +14,8 @@ import (
 // its own when its lobby wait runs out.
 func TestRematchQuick(t *testing.T) {
 	h := newHarness(t, func(c *config.Config) { c.Game.Humans = 2 })
-	// Quick play joins any open quick lobby and the tests share a broker:
-	// close what other tests left open, before and after.
-	closeLobbies := func() {
-		for _, id := range h.g.store.openQuick(time.Now()) {
-			h.publish(id, &events.MatchEnded{Reason: events.EndAbandoned})
-		}
-		eventually(t, "no quick lobby is open", func() bool { return len(h.g.store.openQuick(time.Now())) == 0 })
-	}
-	closeLobbies()
-	defer closeLobbies()
+	h.closeQuickLobbies()
+	defer h.closeQuickLobbies()
 
 	a := h.create("Ann", "quick", 0)
 	b := h.create("Bob", "quick", 0)

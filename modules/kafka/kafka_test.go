@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -19,15 +18,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 	"github.com/arena-hq/arena/modules/events"
 )
 
-func testLogger() *slog.Logger {
-	if os.Getenv("ARENA_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
+func testLogger() *slog.Logger { return arenatest.Logger() }
 
 // startBroker starts an embedded broker on a free loopback port.
 func startBroker(t *testing.T, dir string) *Broker {
@@ -268,13 +263,7 @@ func (c *collector) distinct() int {
 
 func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	arenatest.WaitFor(t, d, 20*time.Millisecond, what, cond)
 }
 
 func runGroup(t *testing.T, c *Clients, cfg GroupConfig) (stop func()) {

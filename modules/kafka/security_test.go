@@ -1,7 +1,6 @@
 package kafka
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -17,7 +16,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +24,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
 )
 
 // Secrets the tests use; none may show in an error or a log line.
@@ -74,24 +73,6 @@ func selfSigned(t *testing.T) (tls.Certificate, string) {
 	return cert, caFile
 }
 
-// syncBuffer collects log output from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // roundTrip produces one record with a client built from cfg and reads it
 // back; it returns the first error.
 func roundTrip(t *testing.T, cfg config.Kafka, addr string, logger *slog.Logger) error {
@@ -136,7 +117,7 @@ func roundTrip(t *testing.T, cfg config.Kafka, addr string, logger *slog.Logger)
 // failed and names neither password; a client without TLS does not get in.
 func TestSecureBroker(t *testing.T) {
 	cert, caFile := selfSigned(t)
-	logs := &syncBuffer{}
+	logs := &arenatest.Buffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	b, err := NewBroker(BrokerConfig{
 		Addr: "127.0.0.1:0",

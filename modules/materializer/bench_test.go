@@ -5,14 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/internal/arenatest"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
@@ -102,28 +102,21 @@ func BenchmarkReplayFold(b *testing.B) {
 // own goroutine.
 func BenchmarkReplayFromBroker(b *testing.B) {
 	const matches = 500 // x 58 events
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	broker, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", Partitions: 6}, logger)
+	logger := arenatest.Logger()
+	// In memory (no data directory): the benchmark measures the fold, not
+	// the disk.
+	kl, err := kafkatest.NewLog(config.Kafka{}, 6, "", logger)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := broker.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer broker.Close()
-	clients, err := kafka.NewClients(config.Kafka{}, []string{broker.Addr()}, nil, logger)
-	if err != nil {
-		b.Fatal(err)
-	}
+	defer kl.Close()
+	clients := kl.Clients
 	ctx := context.Background()
 	cl, err := clients.NewUnmetered("bench-producer")
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cl.Close()
-	if _, err := kafka.EnsureTopics(ctx, cl, clients.Topics, 6, -1); err != nil {
-		b.Fatal(err)
-	}
 	start := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
 	total := 0
 	var recs []*kgo.Record

@@ -18,6 +18,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/internal/arenatest"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/fold"
 	"github.com/arena-hq/arena/modules/game"
@@ -108,7 +109,7 @@ func (s *stack) run(svc service) (stop func()) {
 func startStackWithout(t *testing.T, cfg config.Config, model llm.Model) *stack {
 	t.Helper()
 	logger := testLogger()
-	clients := arenatest.StartLog(t, cfg.Kafka, 3, logger).Clients
+	clients := kafkatest.StartLog(t, cfg.Kafka, 3, logger).Clients
 	cl, err := clients.New("test")
 	if err != nil {
 		t.Fatal(err)
@@ -149,17 +150,10 @@ func (s *stack) createMatch() (string, string) {
 	return id, order[0]
 }
 
+// publish appends a fact to a match's log as the gateway would.
 func (s *stack) publish(matchID string, p events.Payload) {
 	s.t.Helper()
-	e, err := events.New(matchID, events.SourceGateway, time.Now(), p)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := kafka.Publish(ctx, s.cl, s.clients.Topics.MatchEvents, "", e); err != nil {
-		s.t.Fatal(err)
-	}
+	kafkatest.Publish(s.t, s.cl, s.clients.Topics.MatchEvents, events.SourceGateway, matchID, time.Now(), p)
 }
 
 // follow calls fn with every snapshot of matchID the materializer publishes

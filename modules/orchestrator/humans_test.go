@@ -12,6 +12,19 @@ import (
 	"github.com/arena-hq/arena/modules/game"
 )
 
+// quickOfTwo starts a one-round quick match on prompt of one human (seat
+// A, player pid called name) and robot r1 (seat B): created, joined and
+// begun.
+func quickOfTwo(prompt, pid, name string) (created, joined, begun events.Payload) {
+	return &events.MatchCreated{
+			Mode: events.ModeQuick, Seats: 2, Humans: 1, Rounds: 1, Prompts: []string{prompt},
+			SeatOrder: []string{"A", "B"}, Robots: []events.RobotSeat{{RobotID: "r1", Name: "R1", Model: "m"}},
+			AnswerWindowMs: 40_000, VoteWindowMs: 20_000, LobbyWaitMs: 1000, MaxAnswerChars: 100,
+		},
+		&events.PlayerJoined{PlayerID: pid, Name: name, TokenHash: strings.Repeat("ab", 32)},
+		&events.MatchStarted{By: "lobby"}
+}
+
 // observedMatch plays round 1 of match id with one human (seat A, player
 // pid) who types at typing and answers text at answer (answer < 0: never),
 // feeding every applied fact to h as the orchestrator's fold would.
@@ -25,13 +38,10 @@ func observedMatch(t *testing.T, h *HumanPlay, id, pid, text string, typing, ans
 		}
 		h.Observe(s, e)
 	}
-	apply(-time.Second, &events.MatchCreated{
-		Mode: events.ModeQuick, Seats: 2, Humans: 1, Rounds: 1, Prompts: []string{"What's your favorite memory?"},
-		SeatOrder: []string{"A", "B"}, Robots: []events.RobotSeat{{RobotID: "r1", Name: "R1", Model: "m"}},
-		AnswerWindowMs: 40_000, VoteWindowMs: 20_000, LobbyWaitMs: 1000, MaxAnswerChars: 100,
-	})
-	apply(-time.Second, &events.PlayerJoined{PlayerID: pid, Name: "Ann", TokenHash: strings.Repeat("ab", 32)})
-	apply(0, &events.MatchStarted{By: "lobby"})
+	created, joined, begun := quickOfTwo("What's your favorite memory?", pid, "Ann")
+	apply(-time.Second, created)
+	apply(-time.Second, joined)
+	apply(0, begun)
 	apply(typing, &events.Typing{Seat: "A", Round: 1})
 	apply(typing+time.Second, &events.Typing{Seat: "A", Round: 1}) // only the first counts
 	if answer >= 0 {
@@ -122,13 +132,8 @@ func TestPlanWithHumanPlay(t *testing.T) {
 func TestHumanPlayRemembersWhatRobotsSaid(t *testing.T) {
 	h := NewHumanPlay()
 	s2 := game.New("m3")
-	for _, p := range []events.Payload{
-		&events.MatchCreated{Mode: events.ModeQuick, Seats: 2, Humans: 1, Rounds: 1, Prompts: []string{"What's your favorite memory?"},
-			SeatOrder: []string{"A", "B"}, Robots: []events.RobotSeat{{RobotID: "r1", Name: "R1", Model: "m"}},
-			AnswerWindowMs: 40_000, VoteWindowMs: 20_000, LobbyWaitMs: 1000, MaxAnswerChars: 100},
-		&events.PlayerJoined{PlayerID: "cyd", Name: "Cyd", TokenHash: strings.Repeat("ab", 32)},
-		&events.MatchStarted{By: "lobby"},
-	} {
+	created, joined, begun := quickOfTwo("What's your favorite memory?", "cyd", "Cyd")
+	for _, p := range []events.Payload{created, joined, begun} {
 		ev := events.MustNew("m3", events.SourceGateway, t0, p)
 		if err := game.Apply(s2, ev); err != nil {
 			t.Fatal(err)
@@ -155,13 +160,8 @@ func TestHumanPlayRemembersWhatRobotsSaid(t *testing.T) {
 func TestHumanPlayApplyLearnsOnce(t *testing.T) {
 	h := NewHumanPlay()
 	s := game.New("m1")
-	for _, p := range []events.Payload{
-		&events.MatchCreated{Mode: events.ModeQuick, Seats: 2, Humans: 1, Rounds: 1, Prompts: []string{"p"},
-			SeatOrder: []string{"A", "B"}, Robots: []events.RobotSeat{{RobotID: "r1", Name: "R1", Model: "m"}},
-			AnswerWindowMs: 40_000, VoteWindowMs: 20_000, LobbyWaitMs: 1000, MaxAnswerChars: 100},
-		&events.PlayerJoined{PlayerID: "ann", Name: "Ann", TokenHash: strings.Repeat("ab", 32)},
-		&events.MatchStarted{By: "lobby"},
-	} {
+	created, joined, begun := quickOfTwo("p", "ann", "Ann")
+	for _, p := range []events.Payload{created, joined, begun} {
 		if err := h.Apply(s, events.MustNew("m1", events.SourceGateway, t0, p)); err != nil {
 			t.Fatal(err)
 		}

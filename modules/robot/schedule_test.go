@@ -9,6 +9,7 @@ import (
 
 	"github.com/arena-hq/arena/config"
 	"github.com/arena-hq/arena/internal/arenatest"
+	"github.com/arena-hq/arena/internal/arenatest/kafkatest"
 	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/kafka"
 	"github.com/arena-hq/arena/modules/llm"
@@ -21,7 +22,7 @@ func TestRobotCarriesOutTheSchedule(t *testing.T) {
 	logger := arenatest.Logger()
 	cfg := config.Default()
 	cfg.LLM.Provider = config.ProviderScripted
-	clients := arenatest.StartLog(t, cfg.Kafka, 1, logger).Clients
+	clients := kafkatest.StartLog(t, cfg.Kafka, 1, logger).Clients
 	cl, err := clients.New("test", kgo.ConsumeTopics(clients.Topics.RobotEvents), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
 		t.Fatal(err)

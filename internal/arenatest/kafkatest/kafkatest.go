@@ -1,26 +1,23 @@
-package arenatest
+// Package kafkatest is the in-process embedded broker that tests of several
+// packages share: on a free loopback port, with arena's topics (Log) or
+// without (StartBroker), and a way to append a fact to a match's log as a
+// module would (Publish). Only tests import it; modules/kafka's own tests
+// cannot (it imports modules/kafka) and keep their own broker helpers.
+package kafkatest
 
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/arena-hq/arena/config"
+	"github.com/arena-hq/arena/modules/events"
 	"github.com/arena-hq/arena/modules/kafka"
 )
-
-// Logger writes nothing, or everything at debug level to stderr when
-// ARENA_TEST_LOG is set (to see what a failing test's modules did).
-func Logger() *slog.Logger {
-	if os.Getenv("ARENA_TEST_LOG") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.NewTextHandler(io.Discard, nil))
-}
 
 // Log is an in-process embedded broker on a free loopback port with
 // arena's topics, and clients for it.
@@ -76,8 +73,9 @@ func StartLog(t testing.TB, kcfg config.Kafka, partitions int, logger *slog.Logg
 func (l *Log) Close() { l.Broker.Close() }
 
 // StartBroker starts an embedded broker alone (no topics: for tests of what
-// happens before any exist), its data in a temporary directory, stopped
-// when the test ends.
+// happens before any exist, or that create them), its data in a temporary
+// directory, stopped when the test ends. partitions 0 is the broker's
+// default.
 func StartBroker(t testing.TB, partitions int, logger *slog.Logger) *kafka.Broker {
 	t.Helper()
 	b, err := kafka.NewBroker(kafka.BrokerConfig{Addr: "127.0.0.1:0", DataDir: t.TempDir(), Partitions: partitions}, logger)
@@ -89,4 +87,19 @@ func StartBroker(t testing.TB, partitions int, logger *slog.Logger) *kafka.Broke
 	}
 	t.Cleanup(b.Close)
 	return b
+}
+
+// Publish appends the fact p to matchID's log on topic, as source writes it
+// at time at, failing the test if it cannot within 10 s.
+func Publish(t testing.TB, cl *kgo.Client, topic, source, matchID string, at time.Time, p events.Payload) {
+	t.Helper()
+	e, err := events.New(matchID, source, at, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := kafka.Publish(ctx, cl, topic, "", e); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -331,6 +331,11 @@ func robotPlay(t *testing.T, st *game.State) {
 // reveal with every robot playing every round and the scores the rules give.
 func TestMatchWithScriptedRobots(t *testing.T) {
 	cfg := testConfig()
+	// Robots answer as soon as the model did: on a loaded machine a
+	// human-like late answer can miss the 5 s window, and this is about
+	// whole matches, not timing (robot's timing tests and
+	// e2e.TestRestartInAnsweringExtendsTheWindow play the schedule).
+	cfg.Robot.HumanTiming = false
 	s := startStack(t, cfg, llm.NewScripted(cfg.LLM))
 	id, seat := s.createMatch()
 	st := s.playHuman(id, seat, 2*time.Minute)

@@ -64,7 +64,9 @@ func newClient(t *testing.T, c *Clients, opts ...kgo.Opt) *kgo.Client {
 
 func ensure(t *testing.T, c *Clients, partitions int32) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Generous: under a full parallel test run on two cores, creating five
+	// topics once took longer than 10 s.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := EnsureTopics(ctx, newClient(t, c), c.Topics, partitions, 1); err != nil {
 		t.Fatal(err)

@@ -167,7 +167,7 @@ func submitAnswer(s *State, e events.Envelope, a *events.AnswerSubmitted) (move,
 		})
 		r.Typing = slices.DeleteFunc(r.Typing, func(seat string) bool { return seat == a.Seat })
 		if seat := s.SeatOf(a.Seat); a.Model != "" && !seat.Human {
-			seat.Answered = a.Model
+			seat.AnsweredBy = a.Model
 		}
 		s.note(e, r.Number, a.Seat, text)
 		if len(r.Answers) == len(s.Seats) {

@@ -45,15 +45,15 @@ type State struct {
 
 // Seat is one participant.
 type Seat struct {
-	Letter    string    `json:"seat"`
-	Human     bool      `json:"human"`
-	Name      string    `json:"name"`                 // display name, or the robot's personality name
-	PlayerID  string    `json:"playerId,omitempty"`   // humans
-	TokenHash string    `json:"tokenHash,omitempty"`  // humans: hex SHA-256 of the token
-	RobotID   string    `json:"robotId,omitempty"`    // robots
-	Model     string    `json:"model,omitempty"`      // robots: the model to ask, drawn at creation
-	Answered  string    `json:"answeredBy,omitempty"` // robots: the model its last answer reports (often a dated name of Model)
-	JoinedAt  time.Time `json:"joinedAt"`
+	Letter     string    `json:"seat"`
+	Human      bool      `json:"human"`
+	Name       string    `json:"name"`                 // display name, or the robot's personality name
+	PlayerID   string    `json:"playerId,omitempty"`   // humans
+	TokenHash  string    `json:"tokenHash,omitempty"`  // humans: hex SHA-256 of the token
+	RobotID    string    `json:"robotId,omitempty"`    // robots
+	Model      string    `json:"model,omitempty"`      // robots: the model to ask, drawn at creation
+	AnsweredBy string    `json:"answeredBy,omitempty"` // robots: the model its last answer reports (often a dated name of Model)
+	JoinedAt   time.Time `json:"joinedAt"`
 }
 
 // Round is one round's prompt, answers and votes.
@@ -121,8 +121,8 @@ func (s *State) SeatOf(letter string) *Seat {
 // ModelShown is the model the reveal and the stats name for seat: what its
 // answers reported, else the one it was cast with.
 func (seat *Seat) ModelShown() string {
-	if seat.Answered != "" {
-		return seat.Answered
+	if seat.AnsweredBy != "" {
+		return seat.AnsweredBy
 	}
 	return seat.Model
 }

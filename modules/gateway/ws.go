@@ -219,19 +219,25 @@ func (g *Gateway) serveWS(w http.ResponseWriter, r *http.Request) {
 // whose page is open on another instance only is taken for away (rare:
 // two tabs behind a balancer); a stopping gateway hands nothing on.
 func (g *Gateway) watchHostAway(matchID, seat string) {
-	if !g.isHost(matchID, seat) {
+	away := func() (*entry, events.Envelope, bool) {
+		e := g.store.entry(matchID)
+		env, err := events.New(matchID, events.SourceGateway, time.Now(), &events.HostAway{Seat: seat})
+		if e == nil || err != nil {
+			return nil, env, false
+		}
+		var refused error
+		e.read(func(s *game.State) { refused = game.Check(s, env) })
+		return e, env, refused == nil
+	}
+	if _, _, ok := away(); !ok { // not the host of a lobby, or no one to hand it to
 		return
 	}
 	time.AfterFunc(g.hostAway, func() {
-		if g.draining.Load() || g.limits.seatOpen(matchID, seat) || !g.isHost(matchID, seat) {
+		if g.draining.Load() || g.limits.seatOpen(matchID, seat) {
 			return
 		}
-		env, err := events.New(matchID, events.SourceGateway, time.Now(), &events.HostAway{Seat: seat})
-		if err != nil {
-			return
-		}
-		e := g.store.entry(matchID)
-		if e == nil {
+		e, env, ok := away()
+		if !ok {
 			return
 		}
 		refused, aerr := g.decide(context.Background(), e, env)
@@ -242,20 +248,6 @@ func (g *Gateway) watchHostAway(matchID, seat string) {
 			g.logger.Info("host away: lobby handed on", "match_id", matchID, "seat", seat)
 		}
 	})
-}
-
-// isHost reports whether seat hosts matchID's private lobby, as this
-// instance's fold has it.
-func (g *Gateway) isHost(matchID, seat string) bool {
-	e := g.store.entry(matchID)
-	if e == nil {
-		return false
-	}
-	host := false
-	e.read(func(s *game.State) {
-		host = s.Phase == events.PhaseLobby && s.Settings.Mode == events.ModePrivate && s.Host == seat
-	})
-	return host
 }
 
 // authenticate returns the seat the token belongs to in the match, or why

@@ -52,7 +52,13 @@ type match struct {
 	*fold.Match
 	sent   sent
 	timer  *time.Timer
-	extend *events.Envelope
+	extend *extension
+}
+
+// extension is a window.extended the clock owes a match, and its envelope.
+type extension struct {
+	*events.WindowExtended
+	env events.Envelope
 }
 
 // New builds the module; it starts nothing. reg may be nil.
@@ -175,7 +181,7 @@ func (o *Orchestrator) assigned(ctx context.Context, assigned map[string][]int32
 			if x := extensionFor(m.State, lastSeen, now); x != nil {
 				e, err := events.NewWithID(extensionID(m.State), id, events.SourceOrchestrator, now, x)
 				if err == nil {
-					lm.extend = &e
+					lm.extend = &extension{x, e}
 					extended++
 				}
 			}
@@ -285,13 +291,13 @@ func (o *Orchestrator) tick(id string) {
 		o.mu.Unlock()
 		return
 	}
-	if m.extend != nil && extensionDone(m.State, *m.extend) {
+	if m.extend != nil && m.extend.done(m.State) {
 		m.extend = nil
 	}
 	if m.extend != nil {
 		// The window is owed time: no deadline and no command until the
 		// extension is in the log and folded (handle re-arms the timer).
-		e := *m.extend
+		e := m.extend.env
 		at, ok := m.sent[e.ID]
 		if ok && now.Sub(at) < resendAfter {
 			m.timer.Reset(at.Add(resendAfter).Sub(now))
@@ -359,15 +365,11 @@ func (o *Orchestrator) tick(id string) {
 // publishTimeout bounds one publish of the clock; a failed one is retried.
 const publishTimeout = kafka.DefaultPublishTimeout
 
-// extensionDone reports whether the extension e is in s, or no longer
-// applies (the window it was for has closed).
-func extensionDone(s *game.State, e events.Envelope) bool {
-	if _, ok := s.Seen[e.ID]; ok {
-		return true
-	}
-	p, err := e.Payload()
-	x, ok := p.(*events.WindowExtended)
-	return err != nil || !ok || x.Phase != s.Phase || x.Round != s.Round
+// done reports whether the extension is in s, or no longer applies (the
+// window it was for has closed).
+func (x *extension) done(s *game.State) bool {
+	_, in := s.Seen[x.env.ID]
+	return in || x.Phase != s.Phase || x.Round != s.Round
 }
 
 // retry forgets that the given facts were sent and ticks again soon.
